@@ -1,0 +1,282 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""omnibase-core's ProtocolServiceDiscovery over the local Consul agent.
+
+py-consul does the HTTP; this handler keeps its traps away from callers: it is
+given explicit connection values (never reading the environment itself), bounds
+every request with its own timeout, and turns py-consul's and aiohttp's errors
+into two kinds: ConsulUnavailableError (worth retrying) and ConsulRejectedError
+(not). Messages never carry the ACL token.
+"""
+
+import asyncio
+import contextlib
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import consul
+import consul.aio
+
+from ..runtime.backoff import backoff_delay
+from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
+from ..runtime.model_check_settings import ModelCheckSettings
+from ..runtime.model_consul_settings import ModelConsulSettings
+
+# A service record as ProtocolServiceDiscovery defines it.
+type ServiceRecord = dict[str, Any]
+type WatchCallback = Callable[[list[ServiceRecord]], Awaitable[None]]
+
+_STATUS_RANK = {"passing": 0, "warning": 1, "critical": 2}
+_WATCH_WAIT_S = 30.0
+_WATCH_MIN_INTERVAL_S = 0.05
+
+
+class HandlerConsulDiscovery:
+    """Register, deregister and discover services through one Consul agent."""
+
+    def __init__(
+        self, settings: ModelConsulSettings, check: ModelCheckSettings
+    ) -> None:
+        self._settings = settings
+        self._check = check
+        self._client: Any = None
+        self._watches: dict[str, asyncio.Task[None]] = {}
+
+    async def register_service(
+        self,
+        service_id: str,
+        service_name: str,
+        address: str,
+        port: int,
+        tags: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+        health_check_url: str | None = None,
+        health_check_interval: str | None = None,
+    ) -> bool:
+        check = None
+        if health_check_url is not None:
+            check = {
+                "HTTP": health_check_url,
+                "Interval": health_check_interval or self._check.interval,
+                "Timeout": self._check.timeout,
+                "DeregisterCriticalServiceAfter": self._check.deregister_critical_after,
+            }
+        registered: bool = await self._call(
+            "service registration",
+            lambda client: client.agent.service.register(
+                service_name,
+                service_id=service_id,
+                address=address,
+                port=port,
+                tags=tags or [],
+                meta=metadata or {},
+                check=check,
+                # The request is the whole truth: checks an older version of the
+                # node registered must not linger.
+                replace_existing_checks=True,
+            ),
+        )
+        return registered
+
+    async def deregister_service(self, service_id: str) -> bool:
+        """True if Consul removed the service, False if it did not know it."""
+        removed: bool = await self._call(
+            "service deregistration",
+            lambda client: client.agent.service.deregister(service_id),
+        )
+        return removed
+
+    async def discover_services(
+        self,
+        service_name: str,
+        tags: list[str] | None = None,
+        healthy_only: bool = True,
+    ) -> list[ServiceRecord]:
+        _, entries = await self._call(
+            "service discovery",
+            lambda client: client.health.service(
+                service_name, passing=healthy_only, tag=tags or None
+            ),
+        )
+        return [_service_record(entry) for entry in entries]
+
+    async def get_service(self, service_id: str) -> ServiceRecord | None:
+        services = await self._call(
+            "service lookup", lambda client: client.agent.services()
+        )
+        service = services.get(service_id)
+        if service is None:
+            return None
+        return {
+            "id": service["ID"],
+            "name": service["Service"],
+            "address": service["Address"],
+            "port": service["Port"],
+            "tags": list(service.get("Tags") or []),
+            "metadata": dict(service.get("Meta") or {}),
+        }
+
+    async def get_service_health(self, service_id: str) -> dict[str, Any]:
+        checks = await self._call("health lookup", lambda client: client.agent.checks())
+        own = [check for check in checks.values() if check["ServiceID"] == service_id]
+        checked_at = datetime.now(UTC).isoformat()
+        if not own:
+            return {
+                "status": "unknown",
+                "message": f"no checks registered for service {service_id!r}",
+                "last_check": checked_at,
+            }
+        worst = max(own, key=lambda check: _STATUS_RANK.get(check["Status"], 2))
+        return {
+            "status": worst["Status"],
+            "message": worst.get("Output") or worst["Name"],
+            "last_check": checked_at,
+        }
+
+    async def list_services(self) -> list[str]:
+        _, services = await self._call(
+            "service listing", lambda client: client.catalog.services()
+        )
+        return sorted(services)
+
+    async def watch_service(self, service_name: str, callback: WatchCallback) -> str:
+        """Call `callback` with the healthy instances each time they change."""
+        watch_id = uuid.uuid4().hex
+        self._watches[watch_id] = asyncio.create_task(
+            self._watch(service_name, callback), name=f"consul-watch-{service_name}"
+        )
+        return watch_id
+
+    async def stop_watch(self, watch_id: str) -> bool:
+        task = self._watches.pop(watch_id, None)
+        if task is None:
+            return False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
+    async def aclose(self) -> None:
+        """Stop every watch and close the HTTP session (aiohttp warns otherwise)."""
+        for watch_id in list(self._watches):
+            await self.stop_watch(watch_id)
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def _watch(self, service_name: str, callback: WatchCallback) -> None:
+        """Blocking-query loop on the health endpoint, following Consul's rules."""
+        index = 0
+        last: list[ServiceRecord] | None = None
+        failures = 0
+        # A blocking query legitimately takes up to wait + wait/16.
+        timeout = _WATCH_WAIT_S * 17 / 16 + self._settings.request_timeout_s
+        while True:
+            try:
+                new_index, entries = await self._call(
+                    "service watch",
+                    functools.partial(_blocking_health, service_name, index),
+                    timeout=timeout,
+                )
+            except (ConsulUnavailableError, ConsulRejectedError):
+                failures += 1
+                await asyncio.sleep(
+                    backoff_delay(
+                        failures,
+                        self._settings.retry_initial_s,
+                        self._settings.retry_cap_s,
+                    )
+                )
+                continue
+            failures = 0
+            # A smaller index means the agent's state was reset: start over.
+            index = 0 if int(new_index) < index else int(new_index)
+            current = [_service_record(entry) for entry in entries]
+            if current != last:
+                last = current
+                await callback(current)
+            # Never spin: an index that does not block would loop hot.
+            await asyncio.sleep(_WATCH_MIN_INTERVAL_S)
+
+    async def _call(
+        self,
+        operation: str,
+        request: Callable[[Any], Awaitable[Any]],
+        timeout: float | None = None,
+    ) -> Any:
+        limit = timeout if timeout is not None else self._settings.request_timeout_s
+        where = self._settings.http_addr
+        try:
+            async with asyncio.timeout(limit):
+                return await request(self._connection())
+        except TimeoutError:
+            raise ConsulUnavailableError(
+                f"{operation}: Consul agent at {where} did not answer within {limit:g}s"
+            ) from None
+        except aiohttp.ClientError as error:
+            raise ConsulUnavailableError(
+                f"{operation}: cannot reach Consul agent at {where} ({error})"
+            ) from None
+        except consul.ConsulException as error:
+            raise _classify(operation, error) from None
+
+    def _connection(self) -> Any:
+        """The py-consul client, created in the running loop on first use."""
+        if self._client is None:
+            settings = self._settings
+            client = consul.aio.Consul(
+                host=settings.host,
+                port=settings.port,
+                scheme=settings.scheme,
+                verify=settings.verify,
+            )
+            # py-consul lets CONSUL_HTTP_TOKEN override the token it is given, so
+            # the resolved token is set afterwards; it travels as X-Consul-Token.
+            client.token = settings.token.get_secret_value() if settings.token else None
+            self._client = client
+        return self._client
+
+
+def _blocking_health(service_name: str, index: int, client: Any) -> Any:
+    """Healthy instances; blocks while `index` is current (0: answer at once)."""
+    return client.health.service(
+        service_name,
+        passing=True,
+        index=index or None,
+        wait=f"{int(_WATCH_WAIT_S)}s",
+    )
+
+
+def _classify(operation: str, error: Exception) -> Exception:
+    """Map py-consul's exceptions by HTTP status: 429 and 5xx are transient."""
+    text = str(error)
+    if isinstance(error, consul.ACLPermissionDenied):
+        return ConsulRejectedError(operation, 403, text or "Permission denied")
+    if isinstance(error, consul.ACLDisabled):
+        return ConsulRejectedError(operation, 401, text)
+    status_text, _, reason = text.partition(" ")
+    status = int(status_text) if status_text.isdigit() else 500
+    if status == 429 or status >= 500:
+        return ConsulUnavailableError(
+            f"{operation}: Consul agent answered {status}: {reason}"
+        )
+    return ConsulRejectedError(operation, status, reason)
+
+
+def _service_record(entry: dict[str, Any]) -> ServiceRecord:
+    """One health entry as a ProtocolServiceDiscovery record.
+
+    Consul's rule: an empty service address means "use the node's address".
+    """
+    service = entry["Service"]
+    return {
+        "id": service["ID"],
+        "name": service["Service"],
+        "address": service.get("Address") or entry["Node"]["Address"],
+        "port": service["Port"],
+        "tags": list(service.get("Tags") or []),
+        "metadata": dict(service.get("Meta") or {}),
+    }

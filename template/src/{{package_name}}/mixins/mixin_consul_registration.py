@@ -1,0 +1,61 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""Consul registration wired into the ONEX lifecycle hooks."""
+
+import os
+
+from omnibase_core.enums.enum_log_level import EnumLogLevel
+from omnibase_core.infrastructure.node_core_base import NodeCoreBase
+
+from ..runtime.log_events import log_event
+from ..runtime.model_service_registration import ModelServiceRegistration
+from ..runtime.registration_keeper import RegistrationKeeper
+from ..runtime.settings_loader import load_node_settings
+
+
+class MixinConsulRegistration(NodeCoreBase):
+    """Register on `initialize()`, deregister first thing on `cleanup()`.
+
+    List it before the omnibase-core base class, so these hooks wrap the
+    base's own. Discovery goes through whatever implements
+    ProtocolServiceDiscovery in the node's container: the Consul handler in
+    production, an in-memory fake in unit tests.
+    """
+
+    _registration_keeper: RegistrationKeeper | None = None
+
+    async def _initialize_node_resources(self) -> None:
+        await super()._initialize_node_resources()
+        settings = load_node_settings(
+            self.contract_config.model_extra or {}, os.environ, type(self).__name__
+        )
+        if not settings.consul.enabled:
+            log_event(
+                EnumLogLevel.INFO,
+                "consul.disabled",
+                f"Consul is disabled; service {settings.service_name!r} "
+                "will not be registered",
+                service_name=settings.service_name,
+            )
+            return
+        discovery = await self.container.get_service_discovery()
+        keeper = RegistrationKeeper(
+            discovery,
+            ModelServiceRegistration.for_node(settings, str(self.node_id)),
+            settings.consul,
+        )
+        # NodeCoreBase keeps its state outside pydantic's attribute handling.
+        object.__setattr__(self, "_registration_keeper", keeper)
+        await keeper.start()
+
+    async def _cleanup_node_resources(self) -> None:
+        # Deregister before anything else stops, so callers are steered away
+        # while this node can still answer them.
+        if self._registration_keeper is not None:
+            await self._registration_keeper.stop()
+        await super()._cleanup_node_resources()
+
+    @property
+    def consul_registered(self) -> bool:
+        """True once Consul has accepted this node's registration."""
+        keeper = self._registration_keeper
+        return keeper is not None and keeper.registered

@@ -1,0 +1,47 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""The address other services and Consul's checks use to reach this node."""
+
+import ipaddress
+import socket
+
+# TEST-NET-1 (RFC 5737): never routed, and a UDP connect() sends no packet; it
+# only asks the kernel which local address the default route would use.
+_PROBE_TARGET = ("192.0.2.1", 9)
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def detect_advertise_address(bind_host: str) -> str:
+    """Pick a routable address: the bind host if specific, else the default route's.
+
+    Consul rejects 0.0.0.0 and ::, and a container hostname is rarely resolvable
+    by other nodes, so an IP address is preferred. Loopback is the last resort:
+    it only works when every caller runs on the same host.
+    """
+    if bind_host not in _WILDCARDS:
+        return bind_host
+    for candidate in (_default_route_address(), _hostname_address()):
+        if candidate is not None and not ipaddress.ip_address(candidate).is_loopback:
+            return candidate
+    return "127.0.0.1"
+
+
+def _default_route_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(_PROBE_TARGET)
+            address: str = probe.getsockname()[0]
+            return address
+    except OSError:
+        return None
+
+
+def _hostname_address() -> str | None:
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    return None

@@ -1,0 +1,115 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""Run one ONEX node as a process until SIGTERM or SIGINT."""
+
+import asyncio
+import contextlib
+import inspect
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omnibase_core.enums.enum_log_level import EnumLogLevel
+from omnibase_core.infrastructure.node_core_base import NodeCoreBase
+
+from .errors import ConfigurationError
+from .log_events import configure_logging, log_event
+from .model_node_settings import ModelNodeSettings
+from .node_runtime import NodeRuntime
+from .settings_loader import load_node_settings
+
+# Exit codes: 0 clean stop, 1 failed while starting, 2 bad configuration.
+_EXIT_START_FAILED = 1
+_EXIT_BAD_CONFIGURATION = 2
+
+
+def serve_node(node_class: type[NodeCoreBase]) -> int:
+    """Serve `node_class` until SIGTERM or SIGINT; return the exit code."""
+    try:
+        configure_logging(os.environ.get("ONEX_NODE_LOG_LEVEL", "INFO"))
+        settings = settings_for(node_class, os.environ)
+    except ConfigurationError as error:
+        print(f"{node_class.__name__}: configuration error: {error}", file=sys.stderr)
+        return _EXIT_BAD_CONFIGURATION
+    return asyncio.run(_serve(NodeRuntime(node_class, settings)))
+
+
+def settings_for(
+    node_class: type[NodeCoreBase], environ: Mapping[str, str]
+) -> ModelNodeSettings:
+    """Settings from the `config:` block of the contract next to the node's module.
+
+    It is the same block the node reads in `initialize()`; the runtime needs it
+    earlier, to open the health port before the node registers.
+    """
+    contract_path = Path(inspect.getfile(node_class)).with_name("contract.yaml")
+    try:
+        contract: Any = yaml.safe_load(contract_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"cannot read {contract_path}: {error}") from None
+    config = contract.get("config") if isinstance(contract, dict) else None
+    return load_node_settings(config or {}, environ, node_class.__name__)
+
+
+async def _serve(runtime: NodeRuntime) -> int:
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_requested.set)
+    settings = runtime.settings
+    try:
+        await runtime.open()
+    except OSError as error:
+        log_event(
+            EnumLogLevel.ERROR,
+            "node.listen_failed",
+            f"cannot serve the health endpoint on "
+            f"{settings.bind_host}:{settings.port}: {error.strerror}",
+        )
+        await runtime.close()
+        return _EXIT_START_FAILED
+    name = type(runtime.node).__name__
+    exit_code = await _initialize_unless_stopped(runtime, stop_requested)
+    if exit_code is None:
+        log_event(
+            EnumLogLevel.INFO,
+            "node.ready",
+            f"{name} is serving {settings.health_url}",
+            service_id=settings.service_id,
+        )
+        await stop_requested.wait()
+        exit_code = 0
+    log_event(EnumLogLevel.INFO, "node.stopping", f"{name} is stopping")
+    await runtime.close()
+    log_event(EnumLogLevel.INFO, "node.stopped", f"{name} stopped")
+    return exit_code
+
+
+async def _initialize_unless_stopped(
+    runtime: NodeRuntime, stop_requested: asyncio.Event
+) -> int | None:
+    """Initialize the node; give up early if a stop signal arrives meanwhile.
+
+    Returns None when the node is ready, else the exit code to stop with.
+    """
+    initializing = asyncio.create_task(runtime.initialize_node())
+    stopping = asyncio.create_task(stop_requested.wait())
+    await asyncio.wait({initializing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not initializing.done():
+        initializing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await initializing
+        return 0
+    error = initializing.exception()
+    if error is None:
+        return None
+    log_event(
+        EnumLogLevel.ERROR,
+        "node.start_failed",
+        f"{type(runtime.node).__name__} failed to initialize: {error}",
+    )
+    return _EXIT_START_FAILED

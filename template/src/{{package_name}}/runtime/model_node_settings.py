@@ -1,0 +1,57 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""Everything the runtime and the Consul registration need to know."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .model_check_settings import ModelCheckSettings
+from .model_consul_settings import ModelConsulSettings
+
+_UNROUTABLE = frozenset({"0.0.0.0", "::", ""})
+
+
+class ModelNodeSettings(BaseModel):
+    """Resolved settings: contract `config:` block overridden by the environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_name: str = Field(min_length=1, max_length=63)
+    service_id: str = Field(min_length=1)
+    node_name: str
+    node_type: str
+    node_version: str
+    template_version: str
+    domain: str
+    port: int = Field(ge=1, le=65535)
+    bind_host: str
+    advertise_address: str
+    health_path: str = Field(pattern=r"^/")
+    tags: tuple[str, ...]
+    check: ModelCheckSettings
+    consul: ModelConsulSettings
+
+    @field_validator("advertise_address")
+    @classmethod
+    def _is_routable(cls, value: str) -> str:
+        if value in _UNROUTABLE:
+            raise ValueError(
+                f"advertise address {value!r} is not routable: Consul rejects it; "
+                "set a reachable IP address"
+            )
+        return value
+
+    @field_validator("service_id")
+    @classmethod
+    def _has_no_slash(cls, value: str) -> str:
+        # Consul cleans paths, so an ID with "/" cannot be deregistered.
+        if "/" in value:
+            raise ValueError(f"service id {value!r} must not contain '/'")
+        return value
+
+    @property
+    def health_url(self) -> str:
+        host = (
+            f"[{self.advertise_address}]"
+            if ":" in self.advertise_address
+            else self.advertise_address
+        )
+        return f"http://{host}:{self.port}{self.health_path}"

@@ -1,0 +1,169 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""Resolve the node's settings: contract `config:` block, then the environment.
+
+Every error names where the bad value came from (an environment variable or
+a key of the contract's `config:` block) and the rule it broke, so a start-up
+failure can be fixed without reading this code.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .address_detection import detect_advertise_address
+from .consul_environment import consul_overrides, parse_go_bool, parse_http_addr
+from .errors import ConfigurationError
+from .model_check_settings import ModelCheckSettings
+from .model_consul_settings import ModelConsulSettings
+from .model_node_settings import ModelNodeSettings
+from .service_identity import stable_service_id
+
+# Node-side overrides, one prefix for all of them.
+_NODE_VARIABLES: dict[str, tuple[str, str]] = {
+    "ONEX_NODE_PORT": ("service", "port"),
+    "ONEX_NODE_BIND_HOST": ("service", "bind_host"),
+    "ONEX_NODE_ADVERTISE_ADDRESS": ("service", "advertise_address"),
+    "ONEX_NODE_SERVICE_ID": ("service", "service_id"),
+    "ONEX_NODE_HEALTH_PATH": ("service", "health_path"),
+    "ONEX_NODE_CHECK_INTERVAL": ("check", "interval"),
+    "ONEX_NODE_CHECK_TIMEOUT": ("check", "timeout"),
+    "ONEX_NODE_DEREGISTER_CRITICAL_AFTER": ("check", "deregister_critical_after"),
+}
+_CONSUL_VARIABLES = {
+    "host": "CONSUL_HTTP_ADDR",
+    "port": "CONSUL_HTTP_ADDR",
+    "scheme": "CONSUL_HTTP_ADDR / CONSUL_HTTP_SSL",
+    "verify": "CONSUL_HTTP_SSL_VERIFY",
+    "token": "CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE",
+}
+# Contract keys of the `service` section that are not ModelNodeSettings fields.
+_SERVICE_KEY_TO_FIELD = {"name": "service_name"}
+_SECTIONS = ("service", "check", "consul")
+
+
+def load_node_settings(
+    config: Mapping[str, Any], environ: Mapping[str, str], node_name: str
+) -> ModelNodeSettings:
+    """Build validated settings; raise ConfigurationError naming the culprit."""
+    unknown = sorted(set(config) - set(_SECTIONS))
+    if unknown:
+        raise ConfigurationError(
+            f"contract config: unknown section(s) {unknown}; "
+            f"expected {', '.join(_SECTIONS)}"
+        )
+    sections, sources = _merge_sources(config, environ)
+    check = _validated(ModelCheckSettings, sections["check"], "check", sources)
+    consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)
+    service = sections["service"]
+    port = _port(service.get("port"), sources[("service", "port")])
+    bind_host = str(service.pop("bind_host", "0.0.0.0"))
+    advertise = str(service.pop("advertise_address", "") or "")
+    advertise = advertise or detect_advertise_address(bind_host)
+    name = str(service.get("name", ""))
+    fields: dict[str, Any] = {
+        _SERVICE_KEY_TO_FIELD.get(key, key): value for key, value in service.items()
+    }
+    fields.update(
+        port=port,
+        bind_host=bind_host,
+        advertise_address=advertise,
+        node_name=node_name,
+        check=check,
+        consul=consul,
+        tags=_tags(fields),
+    )
+    fields.setdefault("service_id", stable_service_id(name, advertise, port))
+    return _validated(ModelNodeSettings, fields, "service", sources)
+
+
+def _merge_sources(
+    config: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
+    """Overlay the environment on the contract, remembering where each value came from."""
+    sections: dict[str, dict[str, Any]] = {}
+    sources: dict[tuple[str, str], str] = {}
+    for section in _SECTIONS:
+        raw = config.get(section) or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigurationError(f"contract config.{section} must be a mapping")
+        sections[section] = dict(raw)
+        for key in raw:
+            sources[(section, key)] = f"contract config.{section}.{key}"
+    address = sections["consul"].pop("address", None)
+    if address:
+        source = "contract config.consul.address"
+        for key, value in parse_http_addr(str(address), source).items():
+            sections["consul"][key] = value
+            sources[("consul", key)] = source
+    for variable, (section, key) in _NODE_VARIABLES.items():
+        if variable in environ:
+            sections[section][key] = environ[variable]
+            sources[(section, key)] = variable
+    if "ONEX_NODE_CONSUL_ENABLED" in environ:
+        sections["consul"]["enabled"] = parse_go_bool(
+            "ONEX_NODE_CONSUL_ENABLED", environ["ONEX_NODE_CONSUL_ENABLED"]
+        )
+        sources[("consul", "enabled")] = "ONEX_NODE_CONSUL_ENABLED"
+    if "ONEX_NODE_TAGS" in environ:
+        tags = [tag.strip() for tag in environ["ONEX_NODE_TAGS"].split(",")]
+        sections["service"]["tags"] = [tag for tag in tags if tag]
+        sources[("service", "tags")] = "ONEX_NODE_TAGS"
+    for key, value in consul_overrides(environ).items():
+        sections["consul"][key] = value
+        sources[("consul", key)] = _CONSUL_VARIABLES[key]
+    sources.setdefault(("service", "port"), "contract config.service.port")
+    return sections, sources
+
+
+def _tags(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """Tags every ONEX node carries, then the owner's extra tags, without repeats."""
+    extra = fields.get("tags") or []
+    if not isinstance(extra, list | tuple):
+        raise ConfigurationError("contract config.service.tags must be a list")
+    base = ["onex", str(fields.get("node_type", "")), str(fields.get("domain", ""))]
+    return tuple(dict.fromkeys(tag for tag in [*base, *map(str, extra)] if tag))
+
+
+def _port(value: object, source: str) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        raise ConfigurationError(
+            f"{source}={value!r}: port must be an integer from 1 to 65535"
+        ) from None
+    if not 1 <= port <= 65535:
+        raise ConfigurationError(
+            f"{source}={port}: port must be an integer from 1 to 65535"
+        )
+    return port
+
+
+def _validated[ModelT: BaseModel](
+    model: type[ModelT],
+    values: Mapping[str, Any],
+    section: str,
+    sources: Mapping[tuple[str, str], str],
+) -> ModelT:
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error, section, sources)) from None
+
+
+def _describe(
+    error: ValidationError, section: str, sources: Mapping[tuple[str, str], str]
+) -> str:
+    """One line per problem, naming its source; input values are left out (secrets)."""
+    field_to_key = {field: key for key, field in _SERVICE_KEY_TO_FIELD.items()}
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False):
+        location = detail["loc"]
+        if location:
+            key = field_to_key.get(str(location[0]), str(location[0]))
+            where = sources.get((section, key), f"contract config.{section}.{key}")
+        else:
+            where = f"contract config.{section}"
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)

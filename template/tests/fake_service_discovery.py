@@ -1,0 +1,95 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""In-memory ProtocolServiceDiscovery for unit tests of the node's lifecycle."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+type ServiceRecord = dict[str, Any]
+
+
+class FakeServiceDiscovery:
+    """Records registrations; can be told to fail like an unreachable Consul.
+
+    `failure`, when set, is raised by every call until it is cleared, so tests
+    can show what the node does while Consul is down and after it is back.
+    """
+
+    def __init__(self) -> None:
+        self.services: dict[str, ServiceRecord] = {}
+        self.calls: list[str] = []
+        self.failure: Exception | None = None
+        self.changed = asyncio.Event()
+
+    async def register_service(
+        self,
+        service_id: str,
+        service_name: str,
+        address: str,
+        port: int,
+        tags: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+        health_check_url: str | None = None,
+        health_check_interval: str | None = None,
+    ) -> bool:
+        self._record("register_service")
+        self.services[service_id] = {
+            "id": service_id,
+            "name": service_name,
+            "address": address,
+            "port": port,
+            "tags": list(tags or []),
+            "metadata": dict(metadata or {}),
+            "health_check_url": health_check_url,
+            "health_check_interval": health_check_interval,
+        }
+        return True
+
+    async def deregister_service(self, service_id: str) -> bool:
+        self._record("deregister_service")
+        return self.services.pop(service_id, None) is not None
+
+    async def discover_services(
+        self,
+        service_name: str,
+        tags: list[str] | None = None,
+        healthy_only: bool = True,
+    ) -> list[ServiceRecord]:
+        self._record("discover_services")
+        wanted = set(tags or [])
+        return [
+            service
+            for service in self.services.values()
+            if service["name"] == service_name and wanted <= set(service["tags"])
+        ]
+
+    async def get_service(self, service_id: str) -> ServiceRecord | None:
+        self._record("get_service")
+        return self.services.get(service_id)
+
+    async def get_service_health(self, service_id: str) -> dict[str, Any]:
+        self._record("get_service_health")
+        status = "passing" if service_id in self.services else "unknown"
+        return {"status": status, "message": "fake", "last_check": ""}
+
+    async def list_services(self) -> list[str]:
+        self._record("list_services")
+        return sorted({service["name"] for service in self.services.values()})
+
+    async def watch_service(
+        self,
+        service_name: str,
+        callback: Callable[[list[ServiceRecord]], Awaitable[None]],
+    ) -> str:
+        self._record("watch_service")
+        return f"watch-{service_name}"
+
+    async def stop_watch(self, watch_id: str) -> bool:
+        self._record("stop_watch")
+        return True
+
+    def _record(self, call: str) -> None:
+        self.calls.append(call)
+        self.changed.set()
+        if self.failure is not None:
+            raise self.failure
