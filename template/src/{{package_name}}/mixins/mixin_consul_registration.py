@@ -7,7 +7,7 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..runtime.log_events import log_event
-from ..runtime.model_service_registration import ModelServiceRegistration
+from ..runtime.model_instance_registration import ModelInstanceRegistration
 from ..runtime.registration_keeper import RegistrationKeeper
 from ..runtime.settings_loader import load_node_settings
 
@@ -40,7 +40,7 @@ class MixinConsulRegistration(NodeCoreBase):
         discovery = await self.container.get_service_discovery()
         keeper = RegistrationKeeper(
             discovery,
-            ModelServiceRegistration.for_node(settings, str(self.node_id)),
+            ModelInstanceRegistration.for_node(settings, str(self.node_id)),
             settings.consul,
         )
         # NodeCoreBase keeps its state outside pydantic's attribute handling.

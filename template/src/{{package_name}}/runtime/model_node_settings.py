@@ -3,6 +3,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .consul_types import ConsulServiceId, ConsulServiceName
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 
@@ -14,9 +15,9 @@ class ModelNodeSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    service_name: str = Field(min_length=1, max_length=63)
-    service_id: str = Field(min_length=1)
-    node_name: str
+    service_name: ConsulServiceName
+    service_id: ConsulServiceId
+    node_class: str
     node_type: str
     node_version: str
     template_version: str
@@ -37,14 +38,6 @@ class ModelNodeSettings(BaseModel):
                 f"advertise address {value!r} is not routable: Consul rejects it; "
                 "set a reachable IP address"
             )
-        return value
-
-    @field_validator("service_id")
-    @classmethod
-    def _has_no_slash(cls, value: str) -> str:
-        # Consul cleans paths, so an ID with "/" cannot be deregistered.
-        if "/" in value:
-            raise ValueError(f"service id {value!r} must not contain '/'")
         return value
 
     @property

@@ -11,7 +11,7 @@ from .backoff import backoff_delay
 from .errors import ConsulRejectedError, ConsulUnavailableError
 from .log_events import log_event
 from .model_consul_settings import ModelConsulSettings
-from .model_service_registration import ModelServiceRegistration
+from .model_instance_registration import ModelInstanceRegistration
 
 
 class RegistrationKeeper:
@@ -26,7 +26,7 @@ class RegistrationKeeper:
     def __init__(
         self,
         discovery: ProtocolServiceDiscovery,
-        registration: ModelServiceRegistration,
+        registration: ModelInstanceRegistration,
         settings: ModelConsulSettings,
     ) -> None:
         self._discovery = discovery

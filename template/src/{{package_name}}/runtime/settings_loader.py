@@ -43,7 +43,7 @@ _SECTIONS = ("service", "check", "consul")
 
 
 def load_node_settings(
-    config: Mapping[str, Any], environ: Mapping[str, str], node_name: str
+    config: Mapping[str, Any], environ: Mapping[str, str], node_class: str
 ) -> ModelNodeSettings:
     """Build validated settings; raise ConfigurationError naming the culprit."""
     unknown = sorted(set(config) - set(_SECTIONS))
@@ -68,7 +68,7 @@ def load_node_settings(
         port=port,
         bind_host=bind_host,
         advertise_address=advertise,
-        node_name=node_name,
+        node_class=node_class,
         check=check,
         consul=consul,
         tags=_tags(fields),

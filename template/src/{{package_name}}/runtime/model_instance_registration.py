@@ -3,19 +3,20 @@
 
 from pydantic import BaseModel, ConfigDict
 
+from .consul_types import ConsulServiceId, ConsulServiceName
 from .model_node_settings import ModelNodeSettings
 
 # Consul refuses meta values longer than this.
 _META_VALUE_LIMIT = 512
 
 
-class ModelServiceRegistration(BaseModel):
+class ModelInstanceRegistration(BaseModel):
     """One service instance: identity, address, tags, meta and health check."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    service_id: str
-    service_name: str
+    service_id: ConsulServiceId
+    service_name: ConsulServiceName
     address: str
     port: int
     tags: tuple[str, ...]
@@ -26,11 +27,11 @@ class ModelServiceRegistration(BaseModel):
     @classmethod
     def for_node(
         cls, settings: ModelNodeSettings, node_id: str
-    ) -> "ModelServiceRegistration":
+    ) -> "ModelInstanceRegistration":
         meta = {
             "node_type": settings.node_type,
             "node_id": node_id,
-            "node_name": settings.node_name,
+            "node_name": settings.node_class,
             "node_version": settings.node_version,
             "domain": settings.domain,
             "template_version": settings.template_version,

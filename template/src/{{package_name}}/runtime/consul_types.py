@@ -1,0 +1,14 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""Consul's own identifiers: strings with Consul's rules, not UUIDs."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+# A DNS label, so the service is reachable as <name>.service.consul.
+type ConsulServiceName = Annotated[
+    str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+]
+# Any text without "/": Consul cleans request paths, so an ID with "/" could
+# be registered but never deregistered.
+type ConsulServiceId = Annotated[str, Field(min_length=1, pattern=r"^[^/]+$")]
