@@ -1,0 +1,1 @@
+"""Business logic of this node (yours to edit)."""

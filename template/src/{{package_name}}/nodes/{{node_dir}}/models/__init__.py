@@ -1,0 +1,1 @@
+"""Input and output models of this node's handler (yours to edit)."""
