@@ -13,6 +13,7 @@ class FakeServiceDiscovery:
 
     `failure`, when set, is raised by every call until it is cleared, so tests
     can show what the node does while Consul is down and after it is back.
+    Clearing `services` is what a restarted dev agent does to a node.
     """
 
     def __init__(self) -> None:
@@ -86,6 +87,14 @@ class FakeServiceDiscovery:
 
     async def stop_watch(self, watch_id: str) -> bool:
         self._record("stop_watch")
+        return True
+
+    async def report_ttl(self, service_id: str, passing: bool, note: str) -> bool:
+        self._record("report_ttl")
+        service = self.services.get(service_id)
+        if service is None:
+            return False
+        service["ttl_status"] = "passing" if passing else "critical"
         return True
 
     def _record(self, call: str) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import consul  # type: ignore[import-untyped]
-import consul.aio  # type: ignore[import-untyped]
+import consul
+import consul.aio
 import pytest
 from aiohttp import web
 from conftest import ConsulAgentHandle, DoubleFactory, real_agent_addr

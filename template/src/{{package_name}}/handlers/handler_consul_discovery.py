@@ -19,8 +19,10 @@ from typing import Any
 import aiohttp
 import consul
 import consul.aio
+from consul.callback import CB
 
 from ..runtime.backoff import backoff_delay
+from ..runtime.enum_check_mode import EnumCheckMode
 from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
 from ..runtime.model_check_settings import ModelCheckSettings
 from ..runtime.model_consul_settings import ModelConsulSettings
@@ -56,14 +58,9 @@ class HandlerConsulDiscovery:
         health_check_url: str | None = None,
         health_check_interval: str | None = None,
     ) -> bool:
-        check = None
-        if health_check_url is not None:
-            check = {
-                "HTTP": health_check_url,
-                "Interval": health_check_interval or self._check.interval,
-                "Timeout": self._check.timeout,
-                "DeregisterCriticalServiceAfter": self._check.deregister_critical_after,
-            }
+        check = self._check_definition(
+            f"{address}:{port}", health_check_url, health_check_interval
+        )
         registered: bool = await self._call(
             "service registration",
             lambda client: client.agent.service.register(
@@ -104,10 +101,16 @@ class HandlerConsulDiscovery:
         return [_service_record(entry) for entry in entries]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
-        services = await self._call(
-            "service lookup", lambda client: client.agent.services()
+        """The instance as this node's agent knows it, None if it does not."""
+        service = await self._call(
+            "service lookup",
+            lambda client: client.http.get(
+                CB.json(),
+                f"/v1/agent/service/{service_id}",
+                # py-consul's service_definition() would not send the token.
+                headers=client.prepare_headers(),
+            ),
         )
-        service = services.get(service_id)
         if service is None:
             return None
         return {
@@ -159,6 +162,19 @@ class HandlerConsulDiscovery:
             await task
         return True
 
+    async def report_ttl(self, service_id: str, passing: bool, note: str) -> bool:
+        """Report the TTL check of `service_id`; False if the agent does not know it."""
+        check_id = f"service:{service_id}"
+        reported: bool = await self._call(
+            "TTL check update",
+            lambda client: (
+                client.agent.check.ttl_pass(check_id, note)
+                if passing
+                else client.agent.check.ttl_fail(check_id, note)
+            ),
+        )
+        return reported
+
     async def aclose(self) -> None:
         """Stop every watch and close the HTTP session (aiohttp warns otherwise)."""
         for watch_id in list(self._watches):
@@ -173,7 +189,7 @@ class HandlerConsulDiscovery:
         last: list[ServiceRecord] | None = None
         failures = 0
         # A blocking query legitimately takes up to wait + wait/16.
-        timeout = _WATCH_WAIT_S * 17 / 16 + self._settings.request_timeout_s
+        timeout = _WATCH_WAIT_S * 17 / 16 + self._settings.request_timeout
         while True:
             try:
                 new_index, entries = await self._call(
@@ -186,8 +202,8 @@ class HandlerConsulDiscovery:
                 await asyncio.sleep(
                     backoff_delay(
                         failures,
-                        self._settings.retry_initial_s,
-                        self._settings.retry_cap_s,
+                        self._settings.retry_initial,
+                        self._settings.retry_cap,
                     )
                 )
                 continue
@@ -207,7 +223,7 @@ class HandlerConsulDiscovery:
         request: Callable[[Any], Awaitable[Any]],
         timeout: float | None = None,
     ) -> Any:
-        limit = timeout if timeout is not None else self._settings.request_timeout_s
+        limit = timeout if timeout is not None else self._settings.request_timeout
         where = self._settings.http_addr
         try:
             async with asyncio.timeout(limit):
@@ -222,6 +238,23 @@ class HandlerConsulDiscovery:
             ) from None
         except consul.ConsulException as error:
             raise _classify(operation, error) from None
+
+    def _check_definition(
+        self, tcp_address: str, http_url: str | None, interval: str | None
+    ) -> dict[str, str] | None:
+        """The service's one check, in the mode the settings choose."""
+        check = self._check
+        reaping = {"DeregisterCriticalServiceAfter": check.deregister_critical_after}
+        if check.mode is EnumCheckMode.TTL:
+            # Passing from the start: the node registers once it is initialised,
+            # and then reports well within every TTL.
+            return {"TTL": check.interval, "Status": "passing", **reaping}
+        timing = {"Interval": interval or check.interval, "Timeout": check.timeout}
+        if check.mode is EnumCheckMode.TCP:
+            return {"TCP": tcp_address, **timing, **reaping}
+        if http_url is None:
+            return None
+        return {"HTTP": http_url, **timing, **reaping}
 
     def _connection(self) -> Any:
         """The py-consul client, created in the running loop on first use."""

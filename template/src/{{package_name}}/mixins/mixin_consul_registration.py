@@ -4,12 +4,19 @@
 import os
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
+from omnibase_core.enums.enum_node_lifecycle_status import EnumNodeLifecycleStatus
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..runtime.log_events import log_event
 from ..runtime.model_instance_registration import ModelInstanceRegistration
 from ..runtime.registration_keeper import RegistrationKeeper
 from ..runtime.settings_loader import load_node_settings
+
+# Lifecycle states in which the node reports itself healthy to a TTL check:
+# registration happens at the end of initialisation, before READY is set.
+_HEALTHY_STATES = frozenset(
+    {EnumNodeLifecycleStatus.INITIALIZING.value, EnumNodeLifecycleStatus.READY.value}
+)
 
 
 class MixinConsulRegistration(NodeCoreBase):
@@ -18,7 +25,8 @@ class MixinConsulRegistration(NodeCoreBase):
     List it before the omnibase-core base class, so these hooks wrap the
     base's own. Discovery goes through whatever implements
     ProtocolServiceDiscovery in the node's container: the Consul handler in
-    production, an in-memory fake in unit tests.
+    production, an in-memory fake in unit tests. Consul outcomes are counted
+    in the node's `metrics` (`consul_registrations`, ...).
     """
 
     _registration_keeper: RegistrationKeeper | None = None
@@ -37,11 +45,13 @@ class MixinConsulRegistration(NodeCoreBase):
                 service_name=settings.service_name,
             )
             return
-        discovery = await self.container.get_service_discovery()
         keeper = RegistrationKeeper(
-            discovery,
+            await self.container.get_service_discovery(),
             ModelInstanceRegistration.for_node(settings, str(self.node_id)),
             settings.consul,
+            settings.check,
+            self.metrics,
+            self._is_healthy,
         )
         # NodeCoreBase keeps its state outside pydantic's attribute handling.
         object.__setattr__(self, "_registration_keeper", keeper)
@@ -56,6 +66,9 @@ class MixinConsulRegistration(NodeCoreBase):
 
     @property
     def consul_registered(self) -> bool:
-        """True once Consul has accepted this node's registration."""
+        """True while Consul holds this node's registration."""
         keeper = self._registration_keeper
         return keeper is not None and keeper.registered
+
+    def _is_healthy(self) -> bool:
+        return self.state.get("status") in _HEALTHY_STATES

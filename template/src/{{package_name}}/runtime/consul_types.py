@@ -3,7 +3,15 @@
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+
+from .durations import parse_go_duration
+
+
+def _seconds(value: object) -> object:
+    """Accept a Go duration ("5s", "250ms") wherever seconds are expected."""
+    return parse_go_duration(value) if isinstance(value, str) else value
+
 
 # A DNS label, so the service is reachable as <name>.service.consul.
 type ConsulServiceName = Annotated[
@@ -12,3 +20,5 @@ type ConsulServiceName = Annotated[
 # Any text without "/": Consul cleans request paths, so an ID with "/" could
 # be registered but never deregistered.
 type ConsulServiceId = Annotated[str, Field(min_length=1, pattern=r"^[^/]+$")]
+# A bound or pause, written as a Go duration in the contract, kept in seconds.
+type DurationSeconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]

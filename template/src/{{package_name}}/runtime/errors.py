@@ -22,3 +22,7 @@ class ConsulRejectedError(Exception):
         self.operation = operation
         self.status = status
         self.reason = reason
+
+
+class ConsulRegistrationRequiredError(RuntimeError):
+    """`consul.required` is set and the node could not register at start-up."""

@@ -4,16 +4,21 @@
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from .durations import parse_go_duration
+from .enum_check_mode import EnumCheckMode
 
 # Consul refuses to reap a critical service sooner than this.
 _CONSUL_MIN_DEREGISTER_S = 60.0
 
 
 class ModelCheckSettings(BaseModel):
-    """Interval, timeout and reaping of the node's Consul check (Go durations)."""
+    """Mode, interval, timeout and reaping of the node's Consul check.
+
+    In ttl mode the interval is the TTL: the node reports well within it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    mode: EnumCheckMode = EnumCheckMode.HTTP
     interval: str = "10s"
     timeout: str = "5s"
     deregister_critical_after: str = "1m"

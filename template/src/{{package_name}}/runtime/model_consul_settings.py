@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from .consul_types import DurationSeconds
+
 
 class ModelConsulSettings(BaseModel):
     """Connection to the local Consul agent and the bounds put on talking to it."""
@@ -12,19 +14,22 @@ class ModelConsulSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
+    # Fail start-up instead of serving unregistered when Consul cannot be used.
+    required: bool = False
     scheme: Literal["http", "https"] = "http"
     host: str = "127.0.0.1"
     port: int = Field(default=8500, ge=1, le=65535)
     # SecretStr keeps the token out of reprs, logs and validation errors.
     token: SecretStr | None = None
     verify: bool = True
-    request_timeout_s: float = Field(default=3.0, gt=0)
+    request_timeout: DurationSeconds = 3.0
     # initialize() never waits longer than this for Consul; registration goes
     # on in the background afterwards.
-    register_wait_s: float = Field(default=5.0, gt=0)
-    deregister_timeout_s: float = Field(default=3.0, gt=0)
-    retry_initial_s: float = Field(default=0.5, gt=0)
-    retry_cap_s: float = Field(default=30.0, gt=0)
+    register_wait: DurationSeconds = 5.0
+    # Shutdown never waits longer than this for Consul to drop the service.
+    deregister_timeout: DurationSeconds = 3.0
+    retry_initial: DurationSeconds = 0.5
+    retry_cap: DurationSeconds = 30.0
 
     @property
     def http_addr(self) -> str:

@@ -13,6 +13,8 @@ from .enum_node_phase import EnumNodePhase
 from .health_app import NodeHealth, build_health_app
 from .model_node_settings import ModelNodeSettings
 
+_DRAIN_TIMEOUT_S = 5.0
+
 
 class NodeRuntime:
     """Starts and stops a node and what it needs, in the order Consul wants.
@@ -53,6 +55,8 @@ class NodeRuntime:
         runner = web.AppRunner(
             build_health_app(self.settings.health_path, self.health),
             access_log=None,
+            # In-flight requests get this long to finish once stopping.
+            shutdown_timeout=_DRAIN_TIMEOUT_S,
         )
         await runner.setup()
         try:

@@ -26,9 +26,18 @@ _NODE_VARIABLES: dict[str, tuple[str, str]] = {
     "ONEX_NODE_ADVERTISE_ADDRESS": ("service", "advertise_address"),
     "ONEX_NODE_SERVICE_ID": ("service", "service_id"),
     "ONEX_NODE_HEALTH_PATH": ("service", "health_path"),
+    "ONEX_NODE_CHECK_MODE": ("check", "mode"),
     "ONEX_NODE_CHECK_INTERVAL": ("check", "interval"),
     "ONEX_NODE_CHECK_TIMEOUT": ("check", "timeout"),
     "ONEX_NODE_DEREGISTER_CRITICAL_AFTER": ("check", "deregister_critical_after"),
+    "ONEX_NODE_CONSUL_REQUEST_TIMEOUT": ("consul", "request_timeout"),
+    "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait"),
+    "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout"),
+    "ONEX_NODE_CONSUL_RETRY_CAP": ("consul", "retry_cap"),
+}
+_BOOLEAN_VARIABLES: dict[str, tuple[str, str]] = {
+    "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled"),
+    "ONEX_NODE_CONSUL_REQUIRED": ("consul", "required"),
 }
 _CONSUL_VARIABLES = {
     "host": "CONSUL_HTTP_ADDR",
@@ -100,11 +109,10 @@ def _merge_sources(
         if variable in environ:
             sections[section][key] = environ[variable]
             sources[(section, key)] = variable
-    if "ONEX_NODE_CONSUL_ENABLED" in environ:
-        sections["consul"]["enabled"] = parse_go_bool(
-            "ONEX_NODE_CONSUL_ENABLED", environ["ONEX_NODE_CONSUL_ENABLED"]
-        )
-        sources[("consul", "enabled")] = "ONEX_NODE_CONSUL_ENABLED"
+    for variable, (section, key) in _BOOLEAN_VARIABLES.items():
+        if variable in environ:
+            sections[section][key] = parse_go_bool(variable, environ[variable])
+            sources[(section, key)] = variable
     if "ONEX_NODE_TAGS" in environ:
         tags = [tag.strip() for tag in environ["ONEX_NODE_TAGS"].split(",")]
         sections["service"]["tags"] = [tag for tag in tags if tag]

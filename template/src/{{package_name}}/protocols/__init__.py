@@ -1,0 +1,1 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
