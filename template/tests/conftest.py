@@ -88,9 +88,9 @@ async def consul_double_factory() -> AsyncIterator[DoubleFactory]:
     are stopped after the test. Never skipped: these are doubles by design."""
     started: list[ConsulAgentDouble] = []
 
-    async def start(**options: Any) -> ConsulAgentDouble:
+    async def start(port: int = 0, **options: Any) -> ConsulAgentDouble:
         double = ConsulAgentDouble(**options)
-        await double.start()
+        await double.start(port=port)
         started.append(double)
         return double
 

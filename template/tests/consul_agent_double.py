@@ -1282,7 +1282,8 @@ class ConsulAgentDouble:
     ``acl_tokens``: ``None`` disables ACLs; a set of secrets turns ACLs on with
     default deny, those secrets acting as management tokens.
     ``reaper_interval``/``deregister_minimum``/``min_check_interval`` (seconds) are
-    Consul's 30s/1m/1s; tests may shrink them.
+    Consul's 30s/1m/1s; tests may shrink them. ``clock`` (monotonic seconds) is
+    what the reaper measures critical time with; tests may advance it.
 
     Use::
 
@@ -1313,6 +1314,7 @@ class ConsulAgentDouble:
         deregister_minimum: float = 60.0,
         min_check_interval: float = 1.0,
         default_token: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.node_name = node_name
         self.datacenter = datacenter
@@ -1323,6 +1325,9 @@ class ConsulAgentDouble:
             None if acl_tokens is None else frozenset(acl_tokens)
         )
         self.reaper_interval = reaper_interval
+        # How long checks have been critical is read from this clock, so tests
+        # can move it forward past DeregisterCriticalServiceAfter (>= 1m).
+        self.clock = clock
         self._deregister_min_ns = int(deregister_minimum * SECOND)
         self._min_interval_ns = int(min_check_interval * SECOND)
         self.default_token = default_token  # the agent's own, used when none is sent
@@ -1789,9 +1794,8 @@ class ConsulAgentDouble:
         )
         return effective
 
-    @staticmethod
-    def _critical_clock(status: str) -> float | None:
-        return time.monotonic() if status == CRITICAL else None
+    def _critical_clock(self, status: str) -> float | None:
+        return self.clock() if status == CRITICAL else None
 
     def _remove_check(self, check_id: str) -> None:
         check = self._state.checks.pop(check_id, None)
@@ -2058,7 +2062,7 @@ class ConsulAgentDouble:
         if status == check.status:
             return
         if status == CRITICAL:
-            check.critical_since = time.monotonic()
+            check.critical_since = self.clock()
         elif check.status == CRITICAL:
             check.critical_since = None
         check.status = status
@@ -2071,7 +2075,7 @@ class ConsulAgentDouble:
 
     def _reap(self) -> None:
         """Consul's reapServices: remove services critical for too long."""
-        now = time.monotonic()
+        now = self.clock()
         doomed = {
             check.service_id
             for check in self._state.checks.values()
