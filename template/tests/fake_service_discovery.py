@@ -12,7 +12,8 @@ class FakeServiceDiscovery:
     """Records registrations; can be told to fail like an unreachable Consul.
 
     `failure`, when set, is raised by every call until it is cleared, so tests
-    can show what the node does while Consul is down and after it is back.
+    can show what the node does while Consul is down and after it is back;
+    `hold` makes every call wait until the event is set.
     Clearing `services` is what a restarted dev agent does to a node.
     """
 
@@ -20,7 +21,8 @@ class FakeServiceDiscovery:
         self.services: dict[str, ServiceRecord] = {}
         self.calls: list[str] = []
         self.failure: Exception | None = None
-        self.changed = asyncio.Event()
+        # While set and not yet released, every call waits: a hanging agent.
+        self.hold: asyncio.Event | None = None
 
     async def register_service(
         self,
@@ -33,7 +35,7 @@ class FakeServiceDiscovery:
         health_check_url: str | None = None,
         health_check_interval: str | None = None,
     ) -> bool:
-        self._record("register_service")
+        await self._enter("register_service")
         self.services[service_id] = {
             "id": service_id,
             "name": service_name,
@@ -47,7 +49,7 @@ class FakeServiceDiscovery:
         return True
 
     async def deregister_service(self, service_id: str) -> bool:
-        self._record("deregister_service")
+        await self._enter("deregister_service")
         return self.services.pop(service_id, None) is not None
 
     async def discover_services(
@@ -56,7 +58,7 @@ class FakeServiceDiscovery:
         tags: list[str] | None = None,
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
-        self._record("discover_services")
+        await self._enter("discover_services")
         wanted = set(tags or [])
         return [
             service
@@ -65,16 +67,16 @@ class FakeServiceDiscovery:
         ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
-        self._record("get_service")
+        await self._enter("get_service")
         return self.services.get(service_id)
 
     async def get_service_health(self, service_id: str) -> dict[str, Any]:
-        self._record("get_service_health")
+        await self._enter("get_service_health")
         status = "passing" if service_id in self.services else "unknown"
         return {"status": status, "message": "fake", "last_check": ""}
 
     async def list_services(self) -> list[str]:
-        self._record("list_services")
+        await self._enter("list_services")
         return sorted({service["name"] for service in self.services.values()})
 
     async def watch_service(
@@ -82,23 +84,24 @@ class FakeServiceDiscovery:
         service_name: str,
         callback: Callable[[list[ServiceRecord]], Awaitable[None]],
     ) -> str:
-        self._record("watch_service")
+        await self._enter("watch_service")
         return f"watch-{service_name}"
 
     async def stop_watch(self, watch_id: str) -> bool:
-        self._record("stop_watch")
+        await self._enter("stop_watch")
         return True
 
     async def report_ttl(self, service_id: str, passing: bool, note: str) -> bool:
-        self._record("report_ttl")
+        await self._enter("report_ttl")
         service = self.services.get(service_id)
         if service is None:
             return False
         service["ttl_status"] = "passing" if passing else "critical"
         return True
 
-    def _record(self, call: str) -> None:
+    async def _enter(self, call: str) -> None:
         self.calls.append(call)
-        self.changed.set()
+        if self.hold is not None:
+            await self.hold.wait()
         if self.failure is not None:
             raise self.failure
