@@ -5,12 +5,12 @@ import os
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.enums.enum_node_lifecycle_status import EnumNodeLifecycleStatus
-from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..runtime.log_events import log_event
 from ..runtime.model_instance_registration import ModelInstanceRegistration
 from ..runtime.registration_keeper import RegistrationKeeper
 from ..runtime.settings_loader import load_node_settings
+from .mixin_contract_file import MixinContractFile
 
 # Lifecycle states in which the node reports itself healthy to a TTL check:
 # registration happens at the end of initialisation, before READY is set.
@@ -19,7 +19,7 @@ _HEALTHY_STATES = frozenset(
 )
 
 
-class MixinConsulRegistration(NodeCoreBase):
+class MixinConsulRegistration(MixinContractFile):
     """Register on `initialize()`, deregister first thing on `cleanup()`.
 
     List it before the omnibase-core base class, so these hooks wrap the
