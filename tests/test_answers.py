@@ -10,6 +10,7 @@ from __future__ import annotations
 import keyword
 import multiprocessing
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -621,6 +622,7 @@ def test_defaults_render(template_src: Path, tmp_path: Path) -> None:
         "description": "ONEX effect node postgres-crud, registered with Consul",
         "author": "ONEX developers",
         "health_path": "/health",
+        "check_mode": "http",
         "check_interval": "10s",
         "check_timeout": "5s",
         "deregister_critical_after": "1m",
@@ -754,14 +756,37 @@ def test_default_timeout_stays_below_a_short_interval(
     assert probe["check_timeout"] == default_timeout
 
 
+def copy_in_a_terminal(
+    src: Path, dst: Path, data: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`copier copy` as a person runs it: stdin is a terminal, no --defaults.
+
+    Computed (`when: false`) questions then go through copier's prompt path,
+    which needs a terminal even though it asks nothing; CI has no stdin.
+    """
+    primary, secondary = pty.openpty()
+    command = [sys.executable, "-m", "copier", "copy", "--trust", "--skip-tasks"]
+    command += ["--vcs-ref", "HEAD", "--quiet"]
+    for key, value in data.items():
+        command += ["--data", f"{key}={value}"]
+    command += [str(src), str(dst)]
+    try:
+        return subprocess.run(
+            command, stdin=secondary, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+
+
 def test_validators_see_reserved_names_without_defaults(
     template_src: Path, tmp_path: Path
 ) -> None:
     """Without --defaults computed values take copier's prompt path: still there."""
-    data: dict[str, Any] = {
+    data = {
         "service_name": "postgres-crud",
         "node_type": "effect",
-        "port": 8080,
+        "port": "8080",
         "domain": "default",
         "project_name": "postgres-crud",
         "package_name": "pydantic",
@@ -770,16 +795,20 @@ def test_validators_see_reserved_names_without_defaults(
         "description": "d",
         "author": "a",
         "health_path": "/health",
+        "check_mode": "http",
         "check_interval": "10s",
         "check_timeout": "5s",
         "deregister_critical_after": "1m",
-        "extra_tags": [],
+        "extra_tags": "[]",
     }
     dst = tmp_path / "dst"
-    with pytest.raises(ValueError, match=DEPENDENCY_RULE):
-        render(template_src, dst, data, defaults=False)
+    rejected = copy_in_a_terminal(template_src, dst, data)
+    assert rejected.returncode == 1
+    assert DEPENDENCY_RULE in rejected.stderr, rejected.stderr
     assert not dst.exists()
-    probe = render(template_src, dst, {**data, "package_name": "pg"}, defaults=False)
+    accepted = copy_in_a_terminal(template_src, dst, {**data, "package_name": "pg"})
+    assert accepted.returncode == 0, accepted.stderr
+    probe = read_probe(dst)
     assert probe["package_name"] == "pg"
     assert probe["node_dir"] == "node_postgres_crud_effect"
 

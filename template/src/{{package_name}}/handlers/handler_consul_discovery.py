@@ -232,9 +232,14 @@ class HandlerConsulDiscovery:
             raise ConsulUnavailableError(
                 f"{operation}: Consul agent at {where} did not answer within {limit:g}s"
             ) from None
+        except aiohttp.ClientConnectorError as error:
+            raise ConsulUnavailableError(
+                f"{operation}: cannot reach Consul agent at {where} ({error})",
+                reached=False,
+            ) from None
         except aiohttp.ClientError as error:
             raise ConsulUnavailableError(
-                f"{operation}: cannot reach Consul agent at {where} ({error})"
+                f"{operation}: lost the connection to Consul agent at {where} ({error})"
             ) from None
         except consul.ConsulException as error:
             raise _classify(operation, error) from None

@@ -11,7 +11,15 @@ class ConfigurationError(ValueError):
 
 
 class ConsulUnavailableError(Exception):
-    """Consul could not answer now (refused, timed out, 5xx, 429): worth retrying."""
+    """Consul could not answer now (refused, timed out, 5xx, 429): worth retrying.
+
+    `reached` is False when the request provably never got to the agent
+    (connection refused, name not resolved), so it cannot have had an effect.
+    """
+
+    def __init__(self, message: str, reached: bool = True) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 class ConsulRejectedError(Exception):

@@ -65,9 +65,12 @@ class RegistrationKeeper:
         self._registered = asyncio.Event()
         self._last_error = "Consul did not answer in time"
         self._task: asyncio.Task[None] | None = None
-        # Set once a request may have reached Consul: from then on, stopping
-        # must deregister even if no answer came back.
-        self._attempted = False
+        # True while a registration may exist in Consul (one succeeded, or a
+        # request got to the agent without an answer): stopping must then
+        # deregister. Refused connections leave it unset, so a node that never
+        # reached Consul stops without a pointless deregistration warning.
+        self._may_be_registered = False
+        self._ever_registered = False
         self._stopped = False
 
     @property
@@ -107,7 +110,7 @@ class RegistrationKeeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._attempted:
+        if self._may_be_registered:
             await self._deregister()
 
     async def _keep_registered(self) -> None:
@@ -122,11 +125,13 @@ class RegistrationKeeper:
         """Register, retrying while Consul is unavailable; False if rejected."""
         failures = 0
         while True:
-            self._attempted = True
+            self._may_be_registered = True
             started = time.perf_counter()
             try:
                 await self._send_registration()
             except ConsulUnavailableError as error:
+                if not error.reached:
+                    self._may_be_registered = self._ever_registered
                 failures += 1
                 self._note_failure(str(error))
                 self._log_unavailable(error, failures)
@@ -137,6 +142,8 @@ class RegistrationKeeper:
                 )
                 continue
             except ConsulRejectedError as error:
+                # Consul refused it: no registration was made by this request.
+                self._may_be_registered = self._ever_registered
                 self._note_failure(str(error))
                 self._log_rejected(error)
                 return False
@@ -221,6 +228,7 @@ class RegistrationKeeper:
         )
         self._metrics["consul_register_latency_ms"] = latency_ms
         self._metrics["consul_registered"] = 1.0
+        self._ever_registered = True
         event = "consul.reregistered" if reregistering else "consul.registered"
         verb = "registered again" if reregistering else "registered"
         log_event(
