@@ -12,7 +12,7 @@ LINT_PATHS := hooks scripts tests
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k effect -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint format demo clean
+.PHONY: help venv test lint format demo bench clean
 
 help:
 	@echo "make venv    create/refresh .venv (automatic for the targets below)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint    ruff check, ruff format --check, mypy --strict on $(LINT_PATHS)"
 	@echo "make format  ruff format + ruff check --fix on $(LINT_PATHS)"
 	@echo "make demo    render a node, run it against a Consul agent, show (de)registration"
+	@echo "make bench   lifecycle timings and memory of a rendered node (medians)"
 	@echo "make clean   remove .venv and tool caches"
 
 # Phony on purpose: the script compares a hash of the dev pins with a stamp
@@ -41,6 +42,9 @@ format: venv
 
 demo: venv
 	$(PY) -m scripts.demo
+
+bench: venv
+	$(PY) -m scripts.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,164 @@
+"""Lifecycle benchmarks of a rendered node against the Consul agent double.
+
+Prints one line per figure, ``<name>: <value> <unit>``, each the median over
+repeated runs. The node runs as a real process (``python -m <package>``); the
+double runs in this process so that faults can be injected and every change is
+timestamped the moment the double makes it.
+
+Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from scripts.answer_sets import NODE_TYPES
+from scripts.consul_agents import node_env
+from scripts.processes import free_port
+from scripts.rendering import RenderedPackage, render_and_install
+
+# Checks every second, so that passing and re-registration are measured in
+# check intervals the benchmark can afford to wait for.
+INTERVAL_S = 1.0
+DEADLINE_S = 30.0
+
+
+def load_double_module(package: RenderedPackage) -> ModuleType:
+    """The Consul agent double shipped in the rendered package's tests."""
+    sys.path.insert(0, str(package.root / "tests"))
+    return importlib.import_module("consul_agent_double")
+
+
+class NodeRun:
+    """One node process and the instants the double saw things happen."""
+
+    def __init__(self, package: RenderedPackage, double: Any, mode: str) -> None:
+        self.package = package
+        self.double = double
+        self.port = free_port()
+        self.service_id = f"{package.service_name}-127.0.0.1-{self.port}"
+        self.environ = node_env(
+            package,
+            consul_address=double.address,
+            node_port=self.port,
+            extra={"ONEX_NODE_CHECK_MODE": mode, "ONEX_NODE_LOG_LEVEL": "WARNING"},
+        )
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> float:
+        started = time.perf_counter()
+        self.process = await asyncio.create_subprocess_exec(
+            str(self.package.python),
+            "-m",
+            self.package.package_name,
+            env=self.environ,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        return started
+
+    async def until(self, predicate: Callable[[], bool]) -> float:
+        await self.double.wait_for(predicate, DEADLINE_S)
+        return time.perf_counter()
+
+    def registered(self) -> bool:
+        return self.service_id in self.double.services()
+
+    def passing(self) -> bool:
+        checks = self.double.checks()
+        check = checks.get(f"service:{self.service_id}")
+        return check is not None and check["Status"] == "passing"
+
+    def resident_mib(self) -> float:
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+        return int(kib.split()[1]) / 1024
+
+    async def stop(self) -> float:
+        """SIGTERM; seconds until the double no longer holds the registration."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        signalled = time.perf_counter()
+        deregistered = await self.until(lambda: not self.registered())
+        await self.process.wait()
+        return deregistered - signalled
+
+
+async def measure_once(
+    package: RenderedPackage, double_module: ModuleType, mode: str
+) -> dict[str, float]:
+    """Start, register, pass, lose state, re-register, stop: one node's life."""
+    async with double_module.ConsulAgentDouble() as double:
+        node = NodeRun(package, double, mode)
+        started = await node.start()
+        registered = await node.until(node.registered)
+        passing = await node.until(node.passing)
+        figures = {
+            "start to registered": registered - started,
+            f"registered to passing ({mode})": passing - registered,
+            "resident memory": node.resident_mib(),
+        }
+        double.forget_all()
+        lost = time.perf_counter()
+        figures["state loss to re-registered"] = (
+            await node.until(node.registered) - lost
+        )
+        figures["sigterm to deregistered"] = await node.stop()
+        return figures
+
+
+def report(samples: Mapping[str, list[float]]) -> list[str]:
+    lines = []
+    for name, values in samples.items():
+        median = statistics.median(values)
+        if name == "resident memory":
+            lines.append(f"node {name} median: {median:.1f} MiB")
+        else:
+            lines.append(f"{name} median: {median * 1000:.1f} ms")
+    return lines
+
+
+async def benchmark(package: RenderedPackage, runs: int) -> list[str]:
+    double_module = load_double_module(package)
+    samples: dict[str, list[float]] = {}
+    for mode in ("http", "ttl"):
+        for _ in range(runs):
+            for name, value in (
+                await measure_once(package, double_module, mode)
+            ).items():
+                if mode == "ttl" and not name.startswith("registered to"):
+                    continue
+                samples.setdefault(name, []).append(value)
+    lines = report(samples)
+    lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--node-type", choices=NODE_TYPES, default="effect")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="onex-bench-") as workdir:
+        package = render_and_install(
+            Path(workdir),
+            {"service_name": "bench-node", "node_type": args.node_type},
+        )
+        for line in asyncio.run(benchmark(package, args.runs)):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
