@@ -10,11 +10,14 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp="$venv/.bootstrap-stamp"
-# uv >= 0.7 reads `--group` from pyproject.toml; a floor, not a pin, so the
-# newest uv on the registry is fine.
-uv_spec='uv>=0.7'
+# uv >= 0.13 reads `--group` from pyproject.toml and knows UV_SYSTEM_CERTS; a
+# floor, not a pin, so the newest uv on the registry is fine.
+uv_spec='uv>=0.13'
+# pip trusts what pip.conf or the environment names; uv only trusts its own
+# bundle unless told to use the system's store, where a site's CA lives.
+export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-true}"
 # Bump when the steps below change, so existing venvs get them once.
-recipe=2
+recipe=3
 
 venv_ok() {
     [[ -x "$venv/bin/python" ]] &&
