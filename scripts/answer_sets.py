@@ -43,10 +43,19 @@ DIGIT_FIRST: Mapping[str, object] = {
     "node_type": "orchestrator",
 }
 
+# The longest service name a DNS label allows: generated lines must still be
+# stable under ruff format. Also the node that reports its own health (ttl).
+LONGEST_NAME_TTL: Mapping[str, object] = {
+    "service_name": "warehouse-inventory-reconciliation-and-settlement-pipeline-node",
+    "node_type": "reducer",
+    "check_mode": "ttl",
+}
+
 ANSWER_SETS: dict[str, Mapping[str, object]] = {
     **_DEFAULTS_PER_NODE_TYPE,
     "custom": CUSTOM,
     "digit-first": DIGIT_FIRST,
+    "longest-name-ttl": LONGEST_NAME_TTL,
 }
 
 # What `make demo` renders.

@@ -290,6 +290,7 @@ PROBE_NAMES: tuple[str, ...] = (
     "description",
     "author",
     "health_path",
+    "check_mode",
     "check_interval",
     "check_timeout",
     "deregister_critical_after",

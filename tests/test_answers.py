@@ -148,6 +148,12 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str, tuple[str, ...]]] = [
         "node_type",
         ("'sink' is not in ['effect', 'compute', 'reducer', 'orchestrator']",),
     ),
+    (
+        "check-mode-unknown",
+        {**PG, "check_mode": "grpc"},
+        "check_mode",
+        ("'grpc' is not in ['http', 'ttl', 'tcp']",),
+    ),
     # port
     ("port-0", {**PG, "port": 0}, "port", (PORT_RANGE_RULE, "got 0")),
     ("port-65536", {**PG, "port": 65536}, "port", (PORT_RANGE_RULE, "got 65536")),
@@ -494,8 +500,8 @@ def test_bad_answer_is_rejected_with_a_clear_message(
 ) -> None:
     error_type, message, dst_exists = bad_answer_results[case_id]
     assert error_type == "ValueError", (error_type, message)
-    if question == "node_type":
-        assert message.startswith("Invalid choice for 'node_type': ")
+    if question in ("node_type", "check_mode"):
+        assert message.startswith(f"Invalid choice for '{question}': ")
     else:
         prefix = f"Validation error for question '{question}': "
         assert message.startswith(prefix), message
@@ -710,6 +716,7 @@ def test_non_default_values_are_accepted(template_src: Path, tmp_path: Path) -> 
         "description": "Keeps the billing ledger in step (v2)",
         "author": "Payments Team",
         "health_path": "/api/v1/healthz",
+        "check_mode": "ttl",
         "check_interval": "1m30s",
         "check_timeout": "1.5s",
         "deregister_critical_after": "90m",
