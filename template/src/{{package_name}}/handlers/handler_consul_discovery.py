@@ -9,9 +9,7 @@ into two kinds: ConsulUnavailableError (worth retrying) and ConsulRejectedError
 """
 
 import asyncio
-import contextlib
 import functools
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,31 +19,41 @@ import consul
 import consul.aio
 from consul.callback import CB
 
-from ..runtime.backoff import backoff_delay
 from ..runtime.enum_check_mode import EnumCheckMode
 from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
+from ..runtime.instance_cache import InstanceCache
 from ..runtime.model_check_settings import ModelCheckSettings
 from ..runtime.model_consul_settings import ModelConsulSettings
+from ..runtime.model_discovery_settings import ModelDiscoverySettings
+from ..runtime.model_instance_endpoint import ModelInstanceEndpoint
 
 # A service record as ProtocolServiceDiscovery defines it.
 type ServiceRecord = dict[str, Any]
 type WatchCallback = Callable[[list[ServiceRecord]], Awaitable[None]]
 
 _STATUS_RANK = {"passing": 0, "warning": 1, "critical": 2}
-_WATCH_WAIT_S = 30.0
-_WATCH_MIN_INTERVAL_S = 0.05
 
 
 class HandlerConsulDiscovery:
-    """Register, deregister and discover services through one Consul agent."""
+    """Register, deregister and discover services through one Consul agent.
+
+    `instances` is the node's client-side instance cache, fed by blocking
+    queries; `watch_service` callbacks are fed by the same watches.
+    """
 
     def __init__(
-        self, settings: ModelConsulSettings, check: ModelCheckSettings
+        self,
+        settings: ModelConsulSettings,
+        check: ModelCheckSettings,
+        discovery: ModelDiscoverySettings | None = None,
     ) -> None:
         self._settings = settings
         self._check = check
         self._client: Any = None
-        self._watches: dict[str, asyncio.Task[None]] = {}
+        self.discovery_settings = discovery or ModelDiscoverySettings()
+        self.instances = InstanceCache(
+            self._healthy_entries, settings.retry_initial, settings.retry_cap
+        )
 
     async def register_service(
         self,
@@ -146,21 +154,15 @@ class HandlerConsulDiscovery:
         return sorted(services)
 
     async def watch_service(self, service_name: str, callback: WatchCallback) -> str:
-        """Call `callback` with the healthy instances each time they change."""
-        watch_id = uuid.uuid4().hex
-        self._watches[watch_id] = asyncio.create_task(
-            self._watch(service_name, callback), name=f"consul-watch-{service_name}"
-        )
-        return watch_id
+        """Call `callback` with the healthy instances now and each time they change."""
+
+        async def forward(endpoints: tuple[ModelInstanceEndpoint, ...]) -> None:
+            await callback([_endpoint_record(endpoint) for endpoint in endpoints])
+
+        return await self.instances.subscribe(service_name, forward)
 
     async def stop_watch(self, watch_id: str) -> bool:
-        task = self._watches.pop(watch_id, None)
-        if task is None:
-            return False
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return True
+        return self.instances.unsubscribe(watch_id)
 
     async def report_ttl(self, service_id: str, passing: bool, note: str) -> bool:
         """Report the TTL check of `service_id`; False if the agent does not know it."""
@@ -177,45 +179,24 @@ class HandlerConsulDiscovery:
 
     async def aclose(self) -> None:
         """Stop every watch and close the HTTP session (aiohttp warns otherwise)."""
-        for watch_id in list(self._watches):
-            await self.stop_watch(watch_id)
+        await self.instances.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
 
-    async def _watch(self, service_name: str, callback: WatchCallback) -> None:
-        """Blocking-query loop on the health endpoint, following Consul's rules."""
-        index = 0
-        last: list[ServiceRecord] | None = None
-        failures = 0
+    async def _healthy_entries(
+        self, service_name: str, index: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One round of a watch: passing instances, blocking while `index` is current."""
+        wait = self.discovery_settings.watch_wait
         # A blocking query legitimately takes up to wait + wait/16.
-        timeout = _WATCH_WAIT_S * 17 / 16 + self._settings.request_timeout
-        while True:
-            try:
-                new_index, entries = await self._call(
-                    "service watch",
-                    functools.partial(_blocking_health, service_name, index),
-                    timeout=timeout,
-                )
-            except (ConsulUnavailableError, ConsulRejectedError):
-                failures += 1
-                await asyncio.sleep(
-                    backoff_delay(
-                        failures,
-                        self._settings.retry_initial,
-                        self._settings.retry_cap,
-                    )
-                )
-                continue
-            failures = 0
-            # A smaller index means the agent's state was reset: start over.
-            index = 0 if int(new_index) < index else int(new_index)
-            current = [_service_record(entry) for entry in entries]
-            if current != last:
-                last = current
-                await callback(current)
-            # Never spin: an index that does not block would loop hot.
-            await asyncio.sleep(_WATCH_MIN_INTERVAL_S)
+        timeout = wait * 17 / 16 + self._settings.request_timeout
+        new_index, entries = await self._call(
+            "service watch",
+            functools.partial(_blocking_health, service_name, index, wait),
+            timeout=timeout,
+        )
+        return int(new_index or 0), list(entries)
 
     async def _call(
         self,
@@ -278,13 +259,13 @@ class HandlerConsulDiscovery:
         return self._client
 
 
-def _blocking_health(service_name: str, index: int, client: Any) -> Any:
+def _blocking_health(service_name: str, index: int, wait: float, client: Any) -> Any:
     """Healthy instances; blocks while `index` is current (0: answer at once)."""
     return client.health.service(
         service_name,
         passing=True,
         index=index or None,
-        wait=f"{int(_WATCH_WAIT_S)}s",
+        wait=f"{max(int(wait * 1000), 1)}ms",
     )
 
 
@@ -317,4 +298,15 @@ def _service_record(entry: dict[str, Any]) -> ServiceRecord:
         "port": service["Port"],
         "tags": list(service.get("Tags") or []),
         "metadata": dict(service.get("Meta") or {}),
+    }
+
+
+def _endpoint_record(endpoint: ModelInstanceEndpoint) -> ServiceRecord:
+    return {
+        "id": endpoint.service_id,
+        "name": endpoint.service,
+        "address": endpoint.address,
+        "port": endpoint.port,
+        "tags": list(endpoint.tags),
+        "metadata": dict(endpoint.metadata),
     }

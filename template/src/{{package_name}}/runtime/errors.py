@@ -34,3 +34,14 @@ class ConsulRejectedError(Exception):
 
 class ConsulRegistrationRequiredError(RuntimeError):
     """`consul.required` is set and the node could not register at start-up."""
+
+
+class NoHealthyInstanceError(LookupError):
+    """No instance of the service (with the wanted tags) is passing in Consul."""
+
+    def __init__(self, service: str, tags: tuple[str, ...], reason: str) -> None:
+        wanted = f" with tags {list(tags)}" if tags else ""
+        super().__init__(f"no healthy instance of {service!r}{wanted}: {reason}")
+        self.service = service
+        self.tags = tags
+        self.reason = reason

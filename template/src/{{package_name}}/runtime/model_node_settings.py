@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .consul_types import ConsulServiceId, ConsulServiceName
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
+from .model_discovery_settings import ModelDiscoverySettings
 
 _UNROUTABLE = frozenset({"0.0.0.0", "::", ""})
 
@@ -29,6 +30,7 @@ class ModelNodeSettings(BaseModel):
     tags: tuple[str, ...]
     check: ModelCheckSettings
     consul: ModelConsulSettings
+    discovery: ModelDiscoverySettings = ModelDiscoverySettings()
 
     @field_validator("advertise_address")
     @classmethod

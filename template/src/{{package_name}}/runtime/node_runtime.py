@@ -29,7 +29,9 @@ class NodeRuntime:
     ) -> None:
         self.settings = settings
         self.health = NodeHealth()
-        self.discovery = HandlerConsulDiscovery(settings.consul, settings.check)
+        self.discovery = HandlerConsulDiscovery(
+            settings.consul, settings.check, settings.discovery
+        )
         self._node_class = node_class
         self._node: NodeCoreBase | None = None
         self._runner: web.AppRunner | None = None

@@ -16,6 +16,7 @@ from .consul_environment import consul_overrides, parse_go_bool, parse_http_addr
 from .errors import ConfigurationError
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
+from .model_discovery_settings import ModelDiscoverySettings
 from .model_node_settings import ModelNodeSettings
 from .service_identity import stable_service_id
 
@@ -34,6 +35,13 @@ _NODE_VARIABLES: dict[str, tuple[str, str]] = {
     "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait"),
     "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout"),
     "ONEX_NODE_CONSUL_RETRY_CAP": ("consul", "retry_cap"),
+    "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing"),
+    "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait"),
+}
+# Comma-separated lists.
+_LIST_VARIABLES: dict[str, tuple[str, str]] = {
+    "ONEX_NODE_TAGS": ("service", "tags"),
+    "ONEX_NODE_DISCOVERY_DEPENDENCIES": ("discovery", "dependencies"),
 }
 _BOOLEAN_VARIABLES: dict[str, tuple[str, str]] = {
     "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled"),
@@ -48,7 +56,7 @@ _CONSUL_VARIABLES = {
 }
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
 _SERVICE_KEY_TO_FIELD = {"name": "service_name"}
-_SECTIONS = ("service", "check", "consul")
+_SECTIONS = ("service", "check", "consul", "discovery")
 
 
 def load_node_settings(
@@ -64,6 +72,9 @@ def load_node_settings(
     sections, sources = _merge_sources(config, environ)
     check = _validated(ModelCheckSettings, sections["check"], "check", sources)
     consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)
+    discovery = _validated(
+        ModelDiscoverySettings, sections["discovery"], "discovery", sources
+    )
     service = sections["service"]
     port = _port(service.get("port"), sources[("service", "port")])
     bind_host = str(service.pop("bind_host", "0.0.0.0"))
@@ -80,6 +91,7 @@ def load_node_settings(
         node_class=node_class,
         check=check,
         consul=consul,
+        discovery=discovery,
         tags=_tags(fields),
     )
     fields.setdefault("service_id", stable_service_id(name, advertise, port))
@@ -113,10 +125,11 @@ def _merge_sources(
         if variable in environ:
             sections[section][key] = parse_go_bool(variable, environ[variable])
             sources[(section, key)] = variable
-    if "ONEX_NODE_TAGS" in environ:
-        tags = [tag.strip() for tag in environ["ONEX_NODE_TAGS"].split(",")]
-        sections["service"]["tags"] = [tag for tag in tags if tag]
-        sources[("service", "tags")] = "ONEX_NODE_TAGS"
+    for variable, (section, key) in _LIST_VARIABLES.items():
+        if variable in environ:
+            items = [item.strip() for item in environ[variable].split(",")]
+            sections[section][key] = [item for item in items if item]
+            sources[(section, key)] = variable
     for key, value in consul_overrides(environ).items():
         sections["consul"][key] = value
         sources[("consul", key)] = _CONSUL_VARIABLES[key]

@@ -1,0 +1,20 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""How the node finds the services it calls."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .consul_types import ConsulServiceName, DurationSeconds
+from .enum_balancing import EnumBalancing
+
+
+class ModelDiscoverySettings(BaseModel):
+    """Contract `config.discovery`: dependencies watched from start-up, balancing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Services watched as soon as the node starts (others on first lookup).
+    dependencies: tuple[ConsulServiceName, ...] = ()
+    # Default strategy; every lookup may choose another.
+    balancing: EnumBalancing = EnumBalancing.ROUND_ROBIN
+    # `wait` of each blocking query; Consul caps it at 10m.
+    watch_wait: DurationSeconds = Field(default=30.0, le=600.0)

@@ -1,0 +1,31 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+"""One healthy instance of a service, as a caller needs it."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .consul_types import ConsulServiceId
+
+
+class ModelInstanceEndpoint(BaseModel):
+    """Where to send a request: Consul's view of one passing instance.
+
+    `address` already follows Consul's rule that an empty service address
+    means the address of the node the instance runs on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_id: ConsulServiceId
+    service: str
+    address: str
+    port: int = Field(ge=0, le=65535)
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = Field(default_factory=dict)
+    # Consul's Weights.Passing: the share `weighted` balancing gives it.
+    weight: int = Field(default=1, ge=1)
+
+    @property
+    def host_port(self) -> str:
+        """``address:port``, IPv6 addresses in brackets (for URLs)."""
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
