@@ -1811,6 +1811,26 @@ async def test_rewind_index_keeps_data_but_moves_index_back() -> None:
         assert double.index == 1
 
 
+async def test_blocking_query_at_a_rewound_index_returns_the_lower_index() -> None:
+    async with fast_double() as (double, api):
+        await api.register({"Name": "web", "Check": {"TTL": "30s"}})
+        before = await api.call("GET", "/v1/health/service/web")
+        index = before.headers["X-Consul-Index"]
+        double.rewind_index()
+        # Nothing moves past the old index: the query blocks for its wait, then
+        # answers with the (lower) current index and the current data; a client
+        # must restart from 0, never send 0 back as a blocking index.
+        reply = await api.call(
+            "GET", "/v1/health/service/web", params={"index": index, "wait": "200ms"}
+        )
+        assert int(reply.headers["X-Consul-Index"]) == 1 < int(index)
+        assert reply.json() == before.json()
+        again = await api.call(
+            "GET", "/v1/health/service/web", params={"index": "0", "wait": "5s"}
+        )
+        assert again.headers["X-Consul-Index"] == "1"  # index 0 never blocks
+
+
 async def test_double_factory_fixture(consul_double_factory: DoubleFactory) -> None:
     secured = await consul_double_factory(acl_tokens={"t"}, node_name="n2")
     async with aiohttp.ClientSession(f"http://{secured.address}") as session:
