@@ -5,6 +5,9 @@ repeated runs. The node runs as a real process (``python -m <package>``); the
 double runs in this process so that faults can be injected and every change is
 timestamped the moment the double makes it.
 
+The discovery figures (lookup time, staleness, Consul requests) come from
+``scripts/bench_discovery.py``, side by side with a five-minute TTL cache.
+
 Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]``).
 """
 
@@ -24,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
+from scripts.bench_discovery import discovery_benchmark
 from scripts.consul_agents import node_env
 from scripts.processes import free_port
 from scripts.rendering import RenderedPackage, render_and_install
@@ -143,6 +147,7 @@ async def benchmark(package: RenderedPackage, runs: int) -> list[str]:
                 samples.setdefault(name, []).append(value)
     lines = report(samples)
     lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
+    lines.extend(await discovery_benchmark(package, double_module, runs))
     return lines
 
 
