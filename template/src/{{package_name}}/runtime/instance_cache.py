@@ -21,7 +21,7 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from .backoff import backoff_delay
 from .enum_balancing import EnumBalancing
-from .errors import ConsulRejectedError, ConsulUnavailableError, NoHealthyInstanceError
+from .errors import NoHealthyInstanceError
 from .log_events import log_event
 from .model_instance_endpoint import ModelInstanceEndpoint
 
@@ -141,7 +141,8 @@ class InstanceCache:
         while True:
             try:
                 new_index, entries = await self._fetch(service, index)
-            except (ConsulUnavailableError, ConsulRejectedError) as error:
+                current = tuple(sorted(map(_endpoint, entries), key=_by_id))
+            except Exception as error:  # whatever fails, keep the last set
                 failures += 1
                 self._went_stale(service, error)
                 await asyncio.sleep(backoff_delay(failures, *self._retry))
@@ -152,7 +153,6 @@ class InstanceCache:
             index = 0 if new_index < index else max(new_index, 1)
             if service in self.stale:
                 self._went_fresh(service)
-            current = tuple(sorted(map(_endpoint, entries), key=_by_id))
             changed = current != self._instances.get(service)
             if changed:
                 self._replace(service, current)
