@@ -1,3 +1,5 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Shared fixtures.
 
 Consul agent: tests talk to ``consul_agent.http_addr``. By default that is an

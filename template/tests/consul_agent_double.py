@@ -1,3 +1,5 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """A Consul agent test double: an aiohttp server that answers like a Consul agent.
 
 It mimics Consul 1.20-1.22 for what a service node touches (service registration,

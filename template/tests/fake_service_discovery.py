@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """In-memory ProtocolServiceDiscovery for unit tests of the node's lifecycle."""
 
 import asyncio

@@ -1,3 +1,5 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Tests of the Consul agent double, through real HTTP.
 
 Tests using the ``consul_agent`` fixture hold for a real Consul 1.20-1.22 agent too

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """omnibase-core's ProtocolServiceDiscovery over the local Consul agent.
 
 py-consul does the HTTP; this handler keeps its traps away from callers: it is

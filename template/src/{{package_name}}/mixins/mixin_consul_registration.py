@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Consul registration wired into the ONEX lifecycle hooks."""
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """The address other services and Consul's checks use to reach this node."""
 
 import ipaddress

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Capped exponential backoff with jitter, so restarted fleets do not retry in step."""
 
 import random

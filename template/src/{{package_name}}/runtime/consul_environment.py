@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Consul's client environment variables, read the way Consul's own CLI reads them.
 
 py-consul reads a few of these itself, with traps (no IPv6, only the literal

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Go duration strings, the format Consul uses for intervals and timeouts."""
 
 import re

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Healthy instances of the services a node calls, kept fresh by blocking queries.
 
 One watch per service name runs a blocking query on `/v1/health/service/<name>`

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """How Consul checks the node's health."""
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator

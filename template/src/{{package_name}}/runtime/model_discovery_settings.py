@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """How the node finds the services it calls."""
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """One healthy instance of a service, as a caller needs it."""
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Everything the runtime and the Consul registration need to know."""
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """One node in a process: container, discovery handler, health endpoint, order."""
 
 from aiohttp import web

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Keep the node registered with service discovery, whatever Consul is doing."""
 
 import asyncio

@@ -1,4 +1,5 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
 """Resolve the node's settings: contract `config:` block, then the environment.
 
 Every error names where the bad value came from (an environment variable or
