@@ -163,7 +163,10 @@ def next_steps(dst: Path, package: str, port: str, health_path: str) -> str:
         steps.append((f"uv run python -m {package}", f"run; health check at {url}"))
     steps += [
         ("uv run pytest", "test"),
-        ("copier update --trust", "later: take in template changes (clean git tree)"),
+        (
+            "copier update --trust --skip-answered --defaults",
+            "later: newer template patterns",
+        ),
     ]
     width = max(len(command) for command, comment in steps if comment)
     lines = ["Next steps:"]
@@ -171,7 +174,9 @@ def next_steps(dst: Path, package: str, port: str, health_path: str) -> str:
         lines.append(
             f"  {command.ljust(width)}  # {comment}" if comment else f"  {command}"
         )
-    lines.append("See README.md for configuration (Consul address, token, checks).")
+    lines.append(
+        "See docs/operations.md (configuration) and docs/template.md (updates)."
+    )
     return "\n".join(lines)
 
 

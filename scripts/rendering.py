@@ -136,8 +136,14 @@ class RenderedPackage:
         return [str(self.python), "-c", launcher, script, *map(str, args)]
 
 
-def render(dst: Path, answers: Mapping[str, object]) -> Path:
-    """Render the template at ``REPO_ROOT`` into ``dst`` with ``answers``.
+def render(
+    dst: Path,
+    answers: Mapping[str, object],
+    *,
+    src: Path = REPO_ROOT,
+    vcs_ref: str = "HEAD",
+) -> Path:
+    """Render the template at ``src`` (this repository) into ``dst``.
 
     ``vcs_ref="HEAD"`` on a dirty work tree makes copier commit the uncommitted
     (not ignored) changes in its temporary clone, so a render always shows the
@@ -147,15 +153,15 @@ def render(dst: Path, answers: Mapping[str, object]) -> Path:
     from copier import run_copy
     from copier.errors import DirtyLocalWarning
 
-    with _git_identity(), warnings.catch_warnings():
+    with git_identity(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DirtyLocalWarning)
         run_copy(
-            str(REPO_ROOT),
+            str(src),
             dst,
             data=dict(answers),
             defaults=True,
             unsafe=True,
-            vcs_ref="HEAD",
+            vcs_ref=vcs_ref,
             quiet=True,
         )
     return dst
@@ -221,8 +227,12 @@ def render_and_install(workdir: Path, answers: Mapping[str, object]) -> Rendered
     The venv sits beside the project, not inside, so ruff, mypy and pytest run
     in the project never see it.
     """
-    project = render(workdir / "project", answers)
-    child = create_child_venv(workdir / "venv")
+    return install(render(workdir / "project", answers), workdir / "venv")
+
+
+def install(project: Path, venv_path: Path) -> RenderedPackage:
+    """Install ``project`` into a new child venv at ``venv_path``."""
+    child = create_child_venv(venv_path)
     install_package(child, project)
     return RenderedPackage(root=project, venv=child, answers=read_answers(project))
 
@@ -261,7 +271,7 @@ class RenderCache:
 
 
 @contextlib.contextmanager
-def _git_identity() -> Iterator[None]:
+def git_identity() -> Iterator[None]:
     if _git_has_identity():
         missing: dict[str, str] = {}
     else:

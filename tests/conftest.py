@@ -29,20 +29,6 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
     return cache
 
 
-@pytest.fixture(scope="session")
-def mypy_cache_dir() -> Path:
-    """One mypy cache for all renders, kept between runs (inside .venv).
-
-    The third-party modules (omnibase-core, pydantic, aiohttp) are the same
-    files in every render and make a cold run cost ~45 s instead of ~3 s;
-    mypy still rechecks every module whose source differs. Living in .venv,
-    it goes away with the dependencies it describes.
-    """
-    path = REPO_ROOT / ".venv" / "cache" / "mypy-renders"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     timings = [timing for cache in _CACHES for timing in cache.timings]
     if timings:

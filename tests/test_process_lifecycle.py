@@ -250,7 +250,9 @@ def test_registration_meta(run: Run) -> None:
     assert meta["node_version"] == answers["node_version"]
     assert meta["domain"] == answers["domain"]
     assert meta.get("node_id")
-    assert meta.get("template_version")
+    # The template version the package was rendered from, as its answers file
+    # records it (PEP 440), so a fleet's template versions can be read from Consul.
+    assert meta["template_version"] == answers["_template_version"]
 
 
 def test_service_id_is_stable_across_restarts(run: Run) -> None:

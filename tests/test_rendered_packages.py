@@ -8,16 +8,16 @@ The rendered package is installed (non-editable) into a child venv by the
 from __future__ import annotations
 
 import subprocess
-import sysconfig
 from pathlib import Path
 
 import pytest
-import yaml
+from package_checks import CHECKS, assert_succeeded
+from pathspec import PathSpec
+from template_config import copier_config
 
 from scripts.answer_sets import ANSWER_SETS
 from scripts.rendering import ANSWERS_FILE, REPO_ROOT, RenderCache, RenderedPackage
 
-SHARED_BIN = Path(sysconfig.get_path("scripts"))
 JINJA_MARKERS = ("{{", "{%")
 # Produced by the checks below, not by copier: not part of the render.
 TOOL_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -32,12 +32,6 @@ def case(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def package(renders: RenderCache, case: str) -> RenderedPackage:
     return renders.get(case)
-
-
-def assert_succeeded(result: subprocess.CompletedProcess[str], what: str) -> None:
-    output = "\n".join([result.stdout, result.stderr]).strip()
-    tail = "\n".join(output.splitlines()[-80:])
-    assert result.returncode == 0, f"{what} exited {result.returncode}:\n{tail}"
 
 
 def rendered_files(root: Path) -> list[Path]:
@@ -100,6 +94,38 @@ def test_no_jinja_left_in_file_contents(package: RenderedPackage) -> None:
     assert leftovers == []
 
 
+TEMPLATE_OWNED = "Managed by the ONEX node template"
+USER_OWNED = ("Yours to edit", "This README is yours")
+
+
+def test_every_file_has_exactly_one_owner(package: RenderedPackage) -> None:
+    # User-owned: in _skip_if_exists (never touched by `copier update`) and
+    # saying so; everything else carries the template-owned header.
+    yours = PathSpec.from_lines("gitwildmatch", copier_config()["_skip_if_exists"])
+    wrong = []
+    for path in rendered_files(package.root):
+        relative = path.relative_to(package.root).as_posix()
+        if not path.is_file() or relative == ANSWERS_FILE:
+            continue
+        head = path.read_text(encoding="utf-8")[:1000]
+        if yours.match_file(relative):
+            if not any(marker in head for marker in USER_OWNED):
+                wrong.append(f"{relative}: user-owned but does not say so")
+        elif TEMPLATE_OWNED not in head:
+            wrong.append(f"{relative}: template-owned but has no header")
+    assert wrong == []
+
+
+def test_user_owned_files_exist(package: RenderedPackage) -> None:
+    # A pattern that matches nothing would silently hand a user file to updates.
+    rendered = [
+        p.relative_to(package.root).as_posix() for p in rendered_files(package.root)
+    ]
+    for pattern in copier_config()["_skip_if_exists"]:
+        spec = PathSpec.from_lines("gitwildmatch", [pattern])
+        assert any(spec.match_file(path) for path in rendered), pattern
+
+
 def test_package_installed_non_editable(package: RenderedPackage) -> None:
     # Run from outside the project so ./src cannot shadow the installed copy.
     code = f"import {package.package_name} as p; print(p.__file__)"
@@ -119,60 +145,6 @@ def test_package_installed_non_editable(package: RenderedPackage) -> None:
 # --- the package's own checks ---------------------------------------------
 
 
-def test_package_tests_pass(package: RenderedPackage) -> None:
-    # Its own basetemp: pytest prunes old numbered dirs under the shared one.
-    basetemp = package.root.parent / "pytest-basetemp"
-    command: list[str | Path] = [
-        package.python,
-        *("-m", "pytest", "-q", "-p", "no:cacheprovider"),
-        f"--basetemp={basetemp}",
-    ]
-    result = package.run(command)
-    assert_succeeded(result, "the rendered package's pytest")
-
-
-def test_ruff_check(package: RenderedPackage) -> None:
-    command: list[str | Path] = [
-        SHARED_BIN / "ruff",
-        "check",
-        "--output-format=concise",
-        ".",
-    ]
-    assert_succeeded(package.run(command), "ruff check")
-
-
-def test_ruff_format(package: RenderedPackage) -> None:
-    result = package.run([SHARED_BIN / "ruff", "format", "--check", "."])
-    assert_succeeded(result, "ruff format --check")
-
-
-def test_mypy_strict(package: RenderedPackage, mypy_cache_dir: Path) -> None:
-    result = package.run(
-        [package.python, "-m", "mypy", "--strict", "src", "tests"],
-        env={"MYPY_CACHE_DIR": str(mypy_cache_dir)},
-    )
-    assert_succeeded(result, "mypy --strict src tests")
-
-
-def test_onex_validate_strict(package: RenderedPackage) -> None:
-    # --verbose: without it a failure says how many issues, not which.
-    command = package.console_command(
-        "onex", "--verbose", "validate", "--strict", "src"
-    )
-    result = package.run(command)
-    assert_succeeded(result, "onex validate --strict src")
-
-
-def test_onex_compliance_check(package: RenderedPackage, tmp_path: Path) -> None:
-    report = tmp_path / "report.yaml"
-    command = package.console_command(
-        "onex", "compliance", "check", "--repo-root", ".", "--output", report
-    )
-    result = package.run(command)
-    assert_succeeded(result, "onex compliance check")
-    # It also exits 0 when it finds nothing to check: count what it checked.
-    summary = yaml.safe_load(report.read_text(encoding="utf-8"))
-    assert (summary["total"], summary["failed"]) == (1, 0), summary
-    nodes_dir = package.root / "src" / package.package_name / "nodes"
-    contract = Path(summary["results"][0]["contract_path"])
-    assert contract.parent.parent == nodes_dir
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_package_check(package: RenderedPackage, check: str, tmp_path: Path) -> None:
+    CHECKS[check](package, tmp_path)
