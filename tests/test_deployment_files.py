@@ -35,7 +35,13 @@ import pytest
 import yaml
 
 from scripts.answer_sets import ANSWER_SETS
-from scripts.rendering import REPO_ROOT, RenderCache, RenderedPackage
+from scripts.rendering import (
+    REPO_ROOT,
+    RenderCache,
+    RenderedPackage,
+    read_answers,
+    render,
+)
 
 SHARED_BIN = Path(sysconfig.get_path("scripts"))
 HADOLINT = SHARED_BIN / "hadolint"
@@ -708,3 +714,16 @@ def test_template_workflow_lints_and_runs_the_suite() -> None:
     runs = {name: workflow_runs(job) for name, job in jobs.items()}
     assert any("make lint" in run for run in runs.values()), runs
     assert any("bash .ci/run" in run for run in runs.values()), runs
+
+
+def test_node_on_consuls_port_moves_the_consul_ui(tmp_path: Path) -> None:
+    # port 8500 is a valid answer: compose must not publish it twice.
+    answers = {"service_name": "on-consul-port", "port": 8500}
+    project = render(tmp_path / "project", answers)
+    doc = load_yaml(project / COMPOSE)
+    assert compose_problems(doc, read_answers(project)) == []
+    assert doc["services"]["consul"]["ports"] == ["8501:8500"]
+    docs = (project / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "http://localhost:8501/ui" in docs
+    result = check_jsonschema("vendor.compose-spec", project / COMPOSE)
+    assert result.returncode == 0, output_of(result)
