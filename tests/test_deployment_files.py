@@ -20,11 +20,13 @@ import json
 import os
 import re
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,10 +37,13 @@ import pytest
 import yaml
 
 from scripts.answer_sets import ANSWER_SETS
+from scripts.consul_agents import start_agent_double, wait_for_double
+from scripts.processes import free_port, start_process, stopped_at_exit, wait_for
 from scripts.rendering import (
     REPO_ROOT,
     RenderCache,
     RenderedPackage,
+    create_child_venv,
     read_answers,
     render,
 )
@@ -81,7 +86,7 @@ def package(renders: RenderCache, case: str) -> RenderedPackage:
 # --- tools -------------------------------------------------------------------
 
 
-def run_tool(args: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_tool(args: Sequence[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
     # No user or site configuration of the tools may change their verdict.
     env = {k: v for k, v in os.environ.items() if not k.startswith("HADOLINT_")}
     env["NO_COLOR"] = "1"
@@ -727,3 +732,122 @@ def test_node_on_consuls_port_moves_the_consul_ui(tmp_path: Path) -> None:
     assert "http://localhost:8501/ui" in docs
     result = check_jsonschema("vendor.compose-spec", project / COMPOSE)
     assert result.returncode == 0, output_of(result)
+
+
+# --- the image's recipe, run without Docker ----------------------------------------
+
+
+def build_context(project: Path, dest: Path) -> list[str]:
+    """Copy what .dockerignore lets into the build context; the relative paths."""
+    patterns = dockerignore_patterns(
+        (project / DOCKERIGNORE).read_text(encoding="utf-8")
+    )
+    kept = []
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project).as_posix()
+        if path.is_file() and not dockerignore_excludes(patterns, relative):
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest / relative)
+            kept.append(relative)
+    return kept
+
+
+def test_image_recipe_runs_without_docker(renders: RenderCache, tmp_path: Path) -> None:
+    """What the image does, step by step, on this machine (no Docker engine).
+
+    The build context .dockerignore admits; the builder's `pip wheel` (offline:
+    dependencies come from the shared venv, not the wheel dir); the wheel
+    installed into a fresh venv; the ENTRYPOINT's argv with the final stage's
+    ENV and compose's environment (the agent double standing in for Consul,
+    loopback for the `node` name); the HEALTHCHECK's argv until healthy; the
+    STOPSIGNAL: deregistered and exit 0 within `docker stop`'s 10 s.
+    """
+    package = renders.get("custom")  # non-default port, health path, names
+    context = tmp_path / "context"
+    kept = build_context(package.root, context)
+    assert "pyproject.toml" in kept
+    assert not [p for p in kept if p.startswith(("tests/", ".git/", "docs/"))], kept
+
+    text = (package.root / DOCKERFILE).read_text(encoding="utf-8")
+    builder, final = stages(parse_dockerfile(text))
+    wheel_run = next(i.args for i in builder if i.keyword == "RUN")
+    assert wheel_run.startswith("pip wheel")
+    wheels = tmp_path / "wheels"
+    built = run_tool(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--wheel-dir", wheels, context),
+        ],
+        cwd=context,
+    )
+    assert built.returncode == 0, output_of(built)
+    (wheel,) = wheels.glob("*.whl")
+
+    image_venv = create_child_venv(tmp_path / "opt-venv")
+    installed = run_tool(
+        [
+            *(SHARED_BIN / "uv", "pip", "install", "--quiet", "--no-deps"),
+            *("--python", image_venv / "bin" / "python", wheel),
+        ],
+        cwd=tmp_path,
+    )
+    assert installed.returncode == 0, output_of(installed)
+
+    entrypoint = exec_form(next(i.args for i in final if i.keyword == "ENTRYPOINT"))
+    healthcheck = healthcheck_command(
+        next(i.args for i in final if i.keyword == "HEALTHCHECK")
+    )
+    stopsignal = next(i.args for i in final if i.keyword == "STOPSIGNAL")
+    assert entrypoint is not None and entrypoint[0] == "python"
+    assert healthcheck is not None and healthcheck[0] == "python"
+    python = str(image_venv / "bin" / "python")
+
+    compose_env = load_yaml(package.root / COMPOSE)["services"]["node"]["environment"]
+    node_port = free_port()
+    workdir = tmp_path / "home-onex"  # WORKDIR: empty, nothing of the project
+    workdir.mkdir()
+    with stopped_at_exit(start_agent_double(package, tmp_path / "logs")) as double:
+        agent = wait_for_double(double)
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("ONEX_NODE_", "CONSUL_", "PYTHON"))
+        }
+        env.update(env_pairs(final))
+        env["PATH"] = f"{image_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        env["VIRTUAL_ENV"] = str(image_venv)
+        env.update({key: str(value) for key, value in compose_env.items()})
+        # Compose's names, as this machine reaches them.
+        env["CONSUL_HTTP_ADDR"] = agent.address
+        env["ONEX_NODE_ADVERTISE_ADDRESS"] = "127.0.0.1"
+        env["ONEX_NODE_PORT"] = str(node_port)
+        node = start_process(
+            "image-node",
+            [python, *entrypoint[1:]],
+            env=env,
+            cwd=workdir,
+            log_dir=tmp_path / "logs",
+        )
+        with stopped_at_exit(node):
+
+            def healthy() -> bool:
+                if not node.running():
+                    raise AssertionError(f"the node exited\n{node.output_tail()}")
+                probe = subprocess.run(
+                    [python, *healthcheck[1:]],
+                    env=env,
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                )
+                return probe.returncode == 0
+
+            def registered() -> bool:
+                names = {s["Service"] for s in agent.services().values()}
+                return package.service_name in names
+
+            wait_for(healthy, timeout=30, what="HEALTHCHECK command passing")
+            wait_for(registered, timeout=15, what="the node registered")
+            node.popen.send_signal(getattr(signal, stopsignal))
+            assert node.popen.wait(timeout=10) == 0, node.output_tail()
+            assert not registered(), agent.services()
