@@ -62,9 +62,11 @@ COMPOSE = "compose.yaml"
 WORKFLOW = ".github/workflows/ci.yml"
 TEMPLATE_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
 
+# python:3.12-slim pinned: a patch version (3.12.12-slim-bookworm), a digest, or both.
 PYTHON_312_SLIM = re.compile(
-    r"^(?:docker\.io/)?(?:library/)?python:3\.12(?:\.\d+)?-slim(?:-[a-z]+)?"
-    r"(?:@sha256:[0-9a-f]{64})?$"
+    r"^(?:docker\.io/)?(?:library/)?python:3\.12"
+    r"(?:\.\d+-slim(?:-[a-z]+)?(?:@sha256:[0-9a-f]{64})?"
+    r"|-slim(?:-[a-z]+)?@sha256:[0-9a-f]{64})$"
 )
 CONSUL_IMAGE = re.compile(r"^hashicorp/consul:\d+\.\d+\.\d+$")
 
@@ -204,12 +206,18 @@ def dockerfile_problems(text: str, answers: Mapping[str, object]) -> list[str]:
         return ["no FROM instruction"]
     problems: list[str] = []
     stage_names = set()
+    bases = set()
     for stage in grouped:
         image, _, alias = stage[0].args.partition(" AS ")
         image = image.split()[-1]  # after --platform=...
-        if image not in stage_names and not PYTHON_312_SLIM.match(image):
-            problems.append(f"base image {image} is not a pinned python 3.12 slim")
+        if image not in stage_names:
+            bases.add(image)
+            if not PYTHON_312_SLIM.match(image):
+                problems.append(f"base image {image} is not a pinned python 3.12 slim")
         stage_names.add(alias.strip())
+    if len(bases) > 1:
+        # Wheels built on one Python and installed on another may not fit.
+        problems.append(f"the stages use different base images: {sorted(bases)}")
     if len(grouped) < 2:
         problems.append("not a multi-stage build (no builder stage)")
     builder, final = grouped[:-1], grouped[-1]
@@ -283,15 +291,10 @@ def dockerignore_excludes(patterns: list[str], path: str) -> bool:
         negated = raw.startswith("!")
         pattern = raw[1:] if negated else raw
         pattern = pattern.strip().strip("/")
+        wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
         regex = "".join(
-            ".*"
-            if token == "**"
-            else "[^/]*"
-            if token == "*"
-            else "[^/]"
-            if token == "?"
-            else re.escape(token)
-            for token in re.split(r"(\*\*|\*|\?)", pattern)
+            wildcards.get(token, re.escape(token))
+            for token in re.split(r"(\*\*/|\*\*|\*|\?)", pattern)
         )
         if re.fullmatch(rf"{regex}(?:/.*)?", path):
             excluded = not negated
@@ -558,6 +561,7 @@ def health_stub(health_path: str, status: int) -> Iterator[int]:
 # --- the checks can fail ------------------------------------------------------
 
 BAD_DOCKERFILE = """\
+FROM python:3.12-slim AS builder
 FROM python:latest
 RUN apt-get update && apt-get install -y curl
 RUN pip install .
@@ -610,7 +614,8 @@ def test_dockerfile_checks_flag_a_bad_dockerfile() -> None:
     problems = "\n".join(dockerfile_problems(BAD_DOCKERFILE, BAD_ANSWERS))
     for wanted in (
         "base image python:latest",
-        "not a multi-stage build",
+        "base image python:3.12-slim is not a pinned",
+        "different base images",
         "builds no wheel",
         "does not install wheels",
         "EXPOSE ['9999']",
@@ -622,6 +627,13 @@ def test_dockerfile_checks_flag_a_bad_dockerfile() -> None:
         "PYTHONUNBUFFERED",
     ):
         assert wanted in problems, f"{wanted!r} not flagged in:\n{problems}"
+
+
+def test_dockerfile_checks_flag_a_single_stage_build() -> None:
+    single = "FROM python:3.12.12-slim-bookworm\nRUN pip install --no-cache-dir x.whl\n"
+    problems = dockerfile_problems(single, BAD_ANSWERS)
+    assert "not a multi-stage build (no builder stage)" in problems
+    assert not [p for p in problems if "base image" in p], problems
 
 
 def test_parse_dockerfile_joins_continuations_and_drops_comments() -> None:
@@ -636,6 +648,14 @@ def test_dockerignore_checks_flag_a_permissive_file() -> None:
     assert ".git/HEAD reaches the build context" in problems
     problems = dockerignore_problems("*\n!src/\n", "demo_node")
     assert "pyproject.toml is left out" in problems
+
+
+def test_dockerignore_matching_follows_docker() -> None:
+    assert dockerignore_excludes(["src/**/__pycache__"], "src/__pycache__/a.pyc")
+    assert dockerignore_excludes(["src/**/__pycache__"], "src/p/q/__pycache__/a")
+    assert not dockerignore_excludes(["*.md"], "docs/operations.md")  # one level
+    assert not dockerignore_excludes(["*", "!README.md"], "README.md")
+    assert dockerignore_excludes(["!README.md", "*"], "README.md")  # last wins
 
 
 def test_compose_checks_flag_a_bad_compose() -> None:
