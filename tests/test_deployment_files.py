@@ -407,6 +407,7 @@ def workflow_problems(doc: Mapping[str, Any]) -> list[str]:
             "onex validate --strict src",
             "onex compliance check --repo-root . --output .onex_state/compliance.yaml",
             "pytest",
+            "docker build",
         )
         if command not in everything
     ]
