@@ -411,6 +411,11 @@ def workflow_problems(doc: Mapping[str, Any]) -> list[str]:
         )
         if command not in everything
     ]
+    problems += [
+        f"job {name} has no timeout-minutes (a hung agent would hold it for 6 h)"
+        for name, job in jobs.items()
+        if "timeout-minutes" not in job
+    ]
     hermetic = [
         name
         for name, job in jobs.items()
@@ -692,6 +697,7 @@ def test_workflow_checks_flag_a_workflow_without_real_consul() -> None:
     assert "mypy --strict src tests" in problems
     assert "onex validate --strict src" in problems
     assert "Consul service container" in problems
+    assert "job test has no timeout-minutes" in problems
     unpinned = {
         "jobs": {
             "real": {
