@@ -101,7 +101,7 @@ USER_OWNED = ("Yours to edit", "This README is yours")
 def test_every_file_has_exactly_one_owner(package: RenderedPackage) -> None:
     # User-owned: in _skip_if_exists (never touched by `copier update`) and
     # saying so; everything else carries the template-owned header.
-    yours = PathSpec.from_lines("gitwildmatch", copier_config()["_skip_if_exists"])
+    yours = PathSpec.from_lines("gitignore", copier_config()["_skip_if_exists"])
     wrong = []
     for path in rendered_files(package.root):
         relative = path.relative_to(package.root).as_posix()
@@ -122,7 +122,7 @@ def test_user_owned_files_exist(package: RenderedPackage) -> None:
         p.relative_to(package.root).as_posix() for p in rendered_files(package.root)
     ]
     for pattern in copier_config()["_skip_if_exists"]:
-        spec = PathSpec.from_lines("gitwildmatch", [pattern])
+        spec = PathSpec.from_lines("gitignore", [pattern])
         assert any(spec.match_file(path) for path in rendered), pattern
 
 
