@@ -136,7 +136,10 @@ def parse_http_addr(value: str, source: str) -> dict[str, object]:
             f"{source}: unix sockets are not supported by this node; "
             "use host:port, http://host:port or https://host:port"
         )
-    parsed = urlsplit(value if "://" in value else f"//{value}")
+    try:
+        parsed = urlsplit(value if "://" in value else f"//{value}")
+    except ValueError as error:  # an unbalanced IPv6 bracket
+        raise ConfigurationError(f"{source}={value!r}: {error}") from None
     scheme = parsed.scheme or "http"
     if scheme not in _DEFAULT_PORTS:
         raise ConfigurationError(f"{source}={value!r}: scheme must be http or https")
