@@ -112,6 +112,12 @@ def _merge_sources(
         sections[section] = dict(raw)
         for key in raw:
             sources[(section, key)] = f"contract config.{section}.{key}"
+    if "token" in sections["consul"]:
+        # The contract is committed with the code; a token there is leaked.
+        raise ConfigurationError(
+            "contract config.consul.token: an ACL token must not be in the "
+            "contract; set CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE"
+        )
     address = sections["consul"].pop("address", None)
     if address:
         source = "contract config.consul.address"
