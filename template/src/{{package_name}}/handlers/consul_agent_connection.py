@@ -9,6 +9,7 @@ partition. `http_connect` is py-consul's hook for its transport: this module
 hands it one with the node's ssl.SSLContext, server name and Consul scopes.
 """
 
+import base64
 import ssl
 from typing import Any
 
@@ -44,6 +45,7 @@ class ConsulAgentTransport(consul.aio.HTTPClient):  # type: ignore[misc]
             if value
         ]
         self._session = aiohttp.ClientSession(
+            headers=_basic_auth_header(settings),
             connector=aiohttp.TCPConnector(
                 ssl=ssl_context if ssl_context is not None else True
             ),
@@ -82,6 +84,19 @@ class ConsulAgentTransport(consul.aio.HTTPClient):  # type: ignore[misc]
         if response.status == 599:
             raise consul.Timeout
         return callback(consul.base.Response(response.status, response.headers, body))
+
+
+def _basic_auth_header(settings: ModelConsulSettings) -> dict[str, str]:
+    """CONSUL_HTTP_AUTH (`user[:password]`) as Go's SetBasicAuth sends it.
+
+    Encoded here: aiohttp 3.14 deprecates BasicAuth and `auth=`, and its
+    replacement (encode_basic_auth) is missing from older aiohttp releases.
+    """
+    if settings.http_auth is None:
+        return {}
+    user, _, password = settings.http_auth.get_secret_value().partition(":")
+    credentials = f"{user}:{password}".encode()
+    return {"Authorization": f"Basic {base64.b64encode(credentials).decode()}"}
 
 
 class ConsulAgentConnection(consul.aio.Consul):  # type: ignore[misc]

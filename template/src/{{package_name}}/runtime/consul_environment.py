@@ -52,6 +52,7 @@ CONSUL_VARIABLES = {
     "scheme": "CONSUL_HTTP_ADDR / CONSUL_HTTP_SSL",
     "verify": "CONSUL_HTTP_SSL_VERIFY",
     "token": "CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE",
+    "http_auth": "CONSUL_HTTP_AUTH",
     "ca_path": "CONSUL_CAPATH",
     **{setting: variable for variable, setting in _TLS_FILES.items()},
     **{setting: variable for variable, setting in _TEXT.items()},
@@ -79,6 +80,9 @@ def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
     token = _token(environ)
     if token is not None:
         overrides["token"] = token
+    http_auth = environ.get("CONSUL_HTTP_AUTH", "")
+    if http_auth:
+        overrides["http_auth"] = SecretStr(http_auth)
     overrides.update(_tls_overrides(environ))
     for variable, setting in _TEXT.items():
         value = environ.get(variable, "").strip()

@@ -23,6 +23,9 @@ class ModelConsulSettings(BaseModel):
     port: int = Field(default=8500, ge=1, le=65535)
     # SecretStr keeps the token out of reprs, logs and validation errors.
     token: SecretStr | None = None
+    # CONSUL_HTTP_AUTH, `user[:password]` for HTTP basic auth in front of the
+    # agent; a secret like the token.
+    http_auth: SecretStr | None = None
     verify: bool = True
     # TLS material (CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT/KEY), read
     # into the node's own ssl.SSLContext at start-up (runtime/consul_tls.py).

@@ -112,11 +112,13 @@ def _merge_sources(
         sections[section] = dict(raw)
         for key in raw:
             sources[(section, key)] = f"contract config.{section}.{key}"
-    if "token" in sections["consul"]:
-        # The contract is committed with the code; a token there is leaked.
+    secrets = sorted({"token", "http_auth"} & set(sections["consul"]))
+    if secrets:
+        # The contract is committed with the code; a secret there is leaked.
         raise ConfigurationError(
-            "contract config.consul.token: an ACL token must not be in the "
-            "contract; set CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE"
+            f"contract config.consul.{secrets[0]}: secrets must not be in the "
+            "contract; set CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE or "
+            "CONSUL_HTTP_AUTH"
         )
     address = sections["consul"].pop("address", None)
     if address:
