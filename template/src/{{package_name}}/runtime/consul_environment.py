@@ -19,20 +19,6 @@ from .errors import ConfigurationError
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def parse_go_bool(variable: str, value: str) -> bool:
-    """Parse a boolean as Go's strconv.ParseBool does, naming the variable on error."""
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(
-        f"{variable}={value!r} is not a boolean: use one of "
-        "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"
-    )
-
-
 # Variables naming a file (or directory) of TLS material, and the setting each sets.
 _TLS_FILES = {
     "CONSUL_CACERT": "ca_file",
@@ -57,6 +43,18 @@ CONSUL_VARIABLES = {
     **{setting: variable for variable, setting in _TLS_FILES.items()},
     **{setting: variable for variable, setting in _TEXT.items()},
 }
+
+
+def parse_go_bool(variable: str, value: str) -> bool:
+    """Parse a boolean as Go's strconv.ParseBool does, naming the variable on error."""
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(
+        f"{variable}={value!r} is not a boolean: use one of "
+        "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"
+    )
 
 
 def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
@@ -96,7 +94,7 @@ def _tls_overrides(environ: Mapping[str, str]) -> dict[str, object]:
     for variable, setting in _TLS_FILES.items():
         value = environ.get(variable, "").strip()
         if value:
-            overrides[setting] = readable_file(variable, value)
+            overrides[setting] = _readable_file(variable, value)
     if ("client_cert" in overrides) != ("client_key" in overrides):
         raise ConfigurationError(
             "CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must be set together: "
@@ -104,11 +102,11 @@ def _tls_overrides(environ: Mapping[str, str]) -> dict[str, object]:
         )
     ca_path = environ.get("CONSUL_CAPATH", "").strip()
     if ca_path:
-        overrides["ca_path"] = readable_directory("CONSUL_CAPATH", ca_path)
+        overrides["ca_path"] = _readable_directory("CONSUL_CAPATH", ca_path)
     return overrides
 
 
-def readable_file(source: str, value: str) -> Path:
+def _readable_file(source: str, value: str) -> Path:
     """`value` as a path to a file this process can read, or a ConfigurationError."""
     path = Path(value)
     try:
@@ -121,7 +119,7 @@ def readable_file(source: str, value: str) -> Path:
     return path
 
 
-def readable_directory(source: str, value: str) -> Path:
+def _readable_directory(source: str, value: str) -> Path:
     """`value` as a directory this process can list, or a ConfigurationError."""
     path = Path(value)
     try:
