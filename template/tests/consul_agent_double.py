@@ -29,6 +29,7 @@ import posixpath
 import random
 import re
 import signal
+import ssl
 import sys
 import time
 import uuid
@@ -1283,6 +1284,8 @@ class ConsulAgentDouble:
 
     ``acl_tokens``: ``None`` disables ACLs; a set of secrets turns ACLs on with
     default deny, those secrets acting as management tokens.
+    ``tls_cert``/``tls_key`` (PEM paths) serve HTTPS instead of HTTP;
+    ``tls_client_ca`` (PEM path) then requires client certificates issued by it.
     ``reaper_interval``/``deregister_minimum``/``min_check_interval`` (seconds) are
     Consul's 30s/1m/1s; tests may shrink them. ``clock`` (monotonic seconds) is
     what the reaper measures critical time with; tests may advance it.
@@ -1317,7 +1320,15 @@ class ConsulAgentDouble:
         min_check_interval: float = 1.0,
         default_token: str = "",
         clock: Callable[[], float] = time.monotonic,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        tls_client_ca: str | None = None,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if tls_client_ca is not None and tls_cert is None:
+            raise ValueError("tls_client_ca needs tls_cert and tls_key")
+        self._tls = (tls_cert, tls_key, tls_client_ca)
         self.node_name = node_name
         self.datacenter = datacenter
         self.node_address = node_address
@@ -1360,7 +1371,8 @@ class ConsulAgentDouble:
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
+        await site.start()
         self._host, self._port = self._runner.addresses[0][:2]
         # Consul's HTTP checks disable keep-alive: a new connection per probe.
         self._session = aiohttp.ClientSession(
@@ -1369,6 +1381,20 @@ class ConsulAgentDouble:
         self._spawn(self._reaper_loop())
         for check in self._state.checks.values():
             self._start_runner(check)
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """The server side of HTTPS, or None for plain HTTP."""
+        cert, key, client_ca = self._tls
+        if cert is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            # Like Consul's verify_incoming: no trusted client certificate, no
+            # answer (the handshake fails).
+            context.load_verify_locations(client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
     async def stop(self) -> None:
         """Stop listening and cancel every task (checks, reaper, held requests)."""
@@ -1411,6 +1437,15 @@ class ConsulAgentDouble:
         """``host:port`` as CONSUL_HTTP_ADDR expects it."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{host}:{self._port}"
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self._tls[0] is None else "https"
+
+    @property
+    def url(self) -> str:
+        """``scheme://host:port``: CONSUL_HTTP_ADDR with the scheme spelled out."""
+        return f"{self.scheme}://{self.address}"
 
     @property
     def index(self) -> int:
@@ -2605,7 +2640,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-check-interval", type=float, default=1.0)
     parser.add_argument("--deregister-minimum", type=float, default=60.0)
     parser.add_argument("--reaper-interval", type=float, default=30.0)
-    return parser.parse_args(argv)
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--tls-client-ca", help="require client certificates issued by this PEM CA"
+    )
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        parser.error("--tls-client-ca needs --tls-cert and --tls-key")
+    return args
 
 
 @contextlib.asynccontextmanager
@@ -2629,6 +2674,9 @@ async def _serve(args: argparse.Namespace) -> None:
         min_check_interval=args.min_check_interval,
         deregister_minimum=args.deregister_minimum,
         reaper_interval=args.reaper_interval,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
     )
     async with _stop_signals() as stop:
         await double.start(host=args.host, port=args.port)

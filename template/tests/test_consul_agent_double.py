@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ import aiohttp
 import consul
 import consul.aio
 import pytest
+import trustme
 from aiohttp import web
 from conftest import ConsulAgentHandle, DoubleFactory, real_agent_addr
 from consul_agent_double import (
@@ -35,6 +37,9 @@ from consul_agent_double import (
     GoDurationError,
     format_go_duration,
     parse_go_duration,
+)
+from consul_agent_double import (
+    main as double_main,
 )
 
 DOUBLE_FILE = Path(__file__).resolve().parent / "consul_agent_double.py"
@@ -1916,3 +1921,104 @@ async def test_cli_serves_until_signalled(
     cli_process.send_signal(stop_signal)
     code = await asyncio.wait_for(asyncio.to_thread(cli_process.wait), 10)
     assert code == 0
+
+
+# --------------------------------------------------------------------------- #
+# HTTPS                                                                       #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+    client_cert: Path
+    client_key: Path
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    directory = tmp_path_factory.mktemp("double-tls")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(directory / "ca.pem")
+    for name, cert in (
+        ("server", ca.issue_cert("127.0.0.1")),
+        ("client", ca.issue_cert("client@double-test")),
+    ):
+        cert.private_key_pem.write_to_path(directory / f"{name}.key")
+        for blob in cert.cert_chain_pems:
+            blob.write_to_path(directory / f"{name}.pem", append=True)
+    return TlsFiles(
+        ca=directory / "ca.pem",
+        cert=directory / "server.pem",
+        key=directory / "server.key",
+        client_cert=directory / "client.pem",
+        client_key=directory / "client.key",
+    )
+
+
+async def https_status(url: str, context: ssl.SSLContext) -> int:
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session,
+        session.get(f"{url}/v1/catalog/services") as response,
+    ):
+        return response.status
+
+
+async def test_serves_https_and_may_require_client_certificates(
+    tls_files: TlsFiles,
+) -> None:
+    anonymous = ssl.create_default_context(cafile=str(tls_files.ca))
+    identified = ssl.create_default_context(cafile=str(tls_files.ca))
+    identified.load_cert_chain(tls_files.client_cert, tls_files.client_key)
+    async with ConsulAgentDouble(
+        tls_cert=str(tls_files.cert), tls_key=str(tls_files.key)
+    ) as double:
+        assert double.url == f"https://{double.address}"
+        assert await https_status(double.url, anonymous) == 200
+    async with ConsulAgentDouble(
+        tls_cert=str(tls_files.cert),
+        tls_key=str(tls_files.key),
+        tls_client_ca=str(tls_files.ca),
+    ) as double:
+        assert await https_status(double.url, identified) == 200
+        with pytest.raises(aiohttp.ClientError):
+            await https_status(double.url, anonymous)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"], ["--tls-client-ca", "ca.pem"]],
+)
+def test_cli_tls_flags_must_be_complete(arguments: list[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        double_main(["--port", "0", *arguments])
+
+    assert raised.value.code == 2
+
+
+async def test_cli_serves_https(tls_files: TlsFiles) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(DOUBLE_FILE),
+            "--port",
+            "0",
+            "--tls-cert",
+            str(tls_files.cert),
+            "--tls-key",
+            str(tls_files.key),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 10)
+        address = line.strip().partition(" ")[2]
+        trusting = ssl.create_default_context(cafile=str(tls_files.ca))
+        assert await https_status(f"https://{address}", trusting) == 200
+    finally:
+        process.terminate()
+        process.wait()

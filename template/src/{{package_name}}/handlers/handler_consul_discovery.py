@@ -17,16 +17,19 @@ from typing import Any
 
 import aiohttp
 import consul
-import consul.aio
 from consul.callback import CB
+from omnibase_core.enums.enum_log_level import EnumLogLevel
 
+from ..runtime.consul_tls import consul_ssl_context
 from ..runtime.enum_check_mode import EnumCheckMode
 from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
 from ..runtime.instance_cache import InstanceCache
+from ..runtime.log_events import log_event
 from ..runtime.model_check_settings import ModelCheckSettings
 from ..runtime.model_consul_settings import ModelConsulSettings
 from ..runtime.model_discovery_settings import ModelDiscoverySettings
 from ..runtime.model_instance_endpoint import ModelInstanceEndpoint
+from .consul_agent_connection import ConsulAgentConnection
 
 # A service record as ProtocolServiceDiscovery defines it.
 type ServiceRecord = dict[str, Any]
@@ -40,6 +43,8 @@ class HandlerConsulDiscovery:
 
     `instances` is the node's client-side instance cache, fed by blocking
     queries; `watch_service` callbacks are fed by the same watches.
+    Constructing it loads the TLS material: a ConfigurationError then names
+    the variable at fault.
     """
 
     def __init__(
@@ -50,11 +55,21 @@ class HandlerConsulDiscovery:
     ) -> None:
         self._settings = settings
         self._check = check
-        self._client: Any = None
+        self._ssl_context = consul_ssl_context(settings)
+        self._client: ConsulAgentConnection | None = None
         self.discovery_settings = discovery or ModelDiscoverySettings()
         self.instances = InstanceCache(
             self._healthy_entries, settings.retry_initial, settings.retry_cap
         )
+        if self._ssl_context is not None and not settings.verify:
+            log_event(
+                EnumLogLevel.WARNING,
+                "consul.tls_unverified",
+                f"CONSUL_HTTP_SSL_VERIFY is off: the certificate of the Consul "
+                f"agent at {settings.http_addr} is not verified, so anyone on "
+                "the path can read the ACL token and forge answers",
+                consul_addr=settings.http_addr,
+            )
 
     async def register_service(
         self,
@@ -214,6 +229,20 @@ class HandlerConsulDiscovery:
             raise ConsulUnavailableError(
                 f"{operation}: Consul agent at {where} did not answer within {limit:g}s"
             ) from None
+        except aiohttp.ClientConnectorCertificateError as error:
+            raise ConsulUnavailableError(
+                f"{operation}: TLS certificate of the Consul agent at {where} "
+                f"was rejected ({error.certificate_error}); check CONSUL_CACERT, "
+                "CONSUL_CAPATH and CONSUL_TLS_SERVER_NAME",
+                reached=False,
+            ) from None
+        except aiohttp.ClientSSLError as error:
+            raise ConsulUnavailableError(
+                f"{operation}: TLS handshake with the Consul agent at {where} "
+                f"failed ({_tls_reason(error)}); if the agent requires client "
+                "certificates, set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY",
+                reached=False,
+            ) from None
         except aiohttp.ClientConnectorError as error:
             raise ConsulUnavailableError(
                 f"{operation}: cannot reach Consul agent at {where} ({error})",
@@ -221,7 +250,8 @@ class HandlerConsulDiscovery:
             ) from None
         except aiohttp.ClientError as error:
             raise ConsulUnavailableError(
-                f"{operation}: lost the connection to Consul agent at {where} ({error})"
+                f"{operation}: lost the connection to Consul agent at {where} "
+                f"({error}){_disconnect_hint(self._settings, error)}"
             ) from None
         except consul.ConsulException as error:
             raise _classify(operation, error) from None
@@ -243,20 +273,10 @@ class HandlerConsulDiscovery:
             return None
         return {"HTTP": http_url, **timing, **reaping}
 
-    def _connection(self) -> Any:
+    def _connection(self) -> ConsulAgentConnection:
         """The py-consul client, created in the running loop on first use."""
         if self._client is None:
-            settings = self._settings
-            client = consul.aio.Consul(
-                host=settings.host,
-                port=settings.port,
-                scheme=settings.scheme,
-                verify=settings.verify,
-            )
-            # py-consul lets CONSUL_HTTP_TOKEN override the token it is given, so
-            # the resolved token is set afterwards; it travels as X-Consul-Token.
-            client.token = settings.token.get_secret_value() if settings.token else None
-            self._client = client
+            self._client = ConsulAgentConnection(self._settings, self._ssl_context)
         return self._client
 
 
@@ -268,6 +288,31 @@ def _blocking_health(service_name: str, index: int, wait: float, client: Any) ->
         index=index or None,
         wait=f"{max(int(wait * 1000), 1)}ms",
     )
+
+
+def _disconnect_hint(settings: ModelConsulSettings, error: Exception) -> str:
+    """Name the likely cause when an https agent hangs up on the handshake.
+
+    With TLS 1.3 an agent that requires client certificates (Consul's
+    verify_incoming) refuses one only after the client's handshake is done,
+    so aiohttp sees nothing but a disconnection.
+    """
+    if (
+        isinstance(error, aiohttp.ServerDisconnectedError)
+        and settings.scheme == "https"
+        and settings.client_cert is None
+    ):
+        return (
+            "; an agent requiring client certificates does this to clients "
+            "without one: set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY"
+        )
+    return ""
+
+
+def _tls_reason(error: aiohttp.ClientSSLError) -> str:
+    """OpenSSL's reason (e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED), not the repr."""
+    reason = getattr(error.os_error, "reason", None)
+    return str(reason or error)
 
 
 def _classify(operation: str, error: Exception) -> Exception:

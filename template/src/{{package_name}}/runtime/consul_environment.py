@@ -19,6 +19,30 @@ from .errors import ConfigurationError
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Variables naming a file (or directory) of TLS material, and the setting each sets.
+_TLS_FILES = {
+    "CONSUL_CACERT": "ca_file",
+    "CONSUL_CLIENT_CERT": "client_cert",
+    "CONSUL_CLIENT_KEY": "client_key",
+}
+# Plain text variables; their values are validated by ModelConsulSettings.
+_TEXT = {
+    "CONSUL_TLS_SERVER_NAME": "tls_server_name",
+    "CONSUL_NAMESPACE": "namespace",
+    "CONSUL_PARTITION": "partition",
+}
+# Which variable each setting came from, for error messages.
+CONSUL_VARIABLES = {
+    "host": "CONSUL_HTTP_ADDR",
+    "port": "CONSUL_HTTP_ADDR",
+    "scheme": "CONSUL_HTTP_ADDR / CONSUL_HTTP_SSL",
+    "verify": "CONSUL_HTTP_SSL_VERIFY",
+    "token": "CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE",
+    "http_auth": "CONSUL_HTTP_AUTH",
+    "ca_path": "CONSUL_CAPATH",
+    **{setting: variable for variable, setting in _TLS_FILES.items()},
+    **{setting: variable for variable, setting in _TEXT.items()},
+}
 
 
 def parse_go_bool(variable: str, value: str) -> bool:
@@ -28,13 +52,17 @@ def parse_go_bool(variable: str, value: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigurationError(
-        f"{variable}={value!r} is not a boolean: use one of 1, t, true, TRUE, "
-        "0, f, false, FALSE"
+        f"{variable}={value!r} is not a boolean: use one of "
+        "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"
     )
 
 
 def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
-    """Settings of ModelConsulSettings that the environment overrides."""
+    """Settings of ModelConsulSettings that the environment overrides.
+
+    Files are checked for readability here, so a missing CA or key is a
+    start-up error naming its variable, not a TLS failure at the first request.
+    """
     overrides: dict[str, object] = {}
     address = environ.get("CONSUL_HTTP_ADDR", "").strip()
     if address:
@@ -50,7 +78,57 @@ def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
     token = _token(environ)
     if token is not None:
         overrides["token"] = token
+    http_auth = environ.get("CONSUL_HTTP_AUTH", "")
+    if http_auth:
+        overrides["http_auth"] = SecretStr(http_auth)
+    overrides.update(_tls_overrides(environ))
+    for variable, setting in _TEXT.items():
+        value = environ.get(variable, "").strip()
+        if value:
+            overrides[setting] = value
     return overrides
+
+
+def _tls_overrides(environ: Mapping[str, str]) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    for variable, setting in _TLS_FILES.items():
+        value = environ.get(variable, "").strip()
+        if value:
+            overrides[setting] = _readable_file(variable, value)
+    if ("client_cert" in overrides) != ("client_key" in overrides):
+        raise ConfigurationError(
+            "CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must be set together: "
+            "a client certificate is useless without its key and vice versa"
+        )
+    ca_path = environ.get("CONSUL_CAPATH", "").strip()
+    if ca_path:
+        overrides["ca_path"] = _readable_directory("CONSUL_CAPATH", ca_path)
+    return overrides
+
+
+def _readable_file(source: str, value: str) -> Path:
+    """`value` as a path to a file this process can read, or a ConfigurationError."""
+    path = Path(value)
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise ConfigurationError(
+            f"{source}: cannot read file {value!r} ({error.strerror})"
+        ) from None
+    return path
+
+
+def _readable_directory(source: str, value: str) -> Path:
+    """`value` as a directory this process can list, or a ConfigurationError."""
+    path = Path(value)
+    try:
+        next(path.iterdir(), None)
+    except OSError as error:
+        raise ConfigurationError(
+            f"{source}: cannot read directory {value!r} ({error.strerror})"
+        ) from None
+    return path
 
 
 def parse_http_addr(value: str, source: str) -> dict[str, object]:
@@ -60,7 +138,10 @@ def parse_http_addr(value: str, source: str) -> dict[str, object]:
             f"{source}: unix sockets are not supported by this node; "
             "use host:port, http://host:port or https://host:port"
         )
-    parsed = urlsplit(value if "://" in value else f"//{value}")
+    try:
+        parsed = urlsplit(value if "://" in value else f"//{value}")
+    except ValueError as error:  # an unbalanced IPv6 bracket
+        raise ConfigurationError(f"{source}={value!r}: {error}") from None
     scheme = parsed.scheme or "http"
     if scheme not in _DEFAULT_PORTS:
         raise ConfigurationError(f"{source}={value!r}: scheme must be http or https")
@@ -89,10 +170,20 @@ def _token(environ: Mapping[str, str]) -> SecretStr | None:
     if token_file:
         # The file wins over CONSUL_HTTP_TOKEN, as in Consul's CLI.
         try:
-            return SecretStr(Path(token_file).read_text(encoding="utf-8").strip())
+            token = Path(token_file).read_text(encoding="utf-8").strip()
         except OSError as error:
             raise ConfigurationError(
                 f"CONSUL_HTTP_TOKEN_FILE: cannot read {token_file!r} ({error.strerror})"
             ) from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"CONSUL_HTTP_TOKEN_FILE: {token_file!r} is not UTF-8 text"
+            ) from None
+        if not token:
+            raise ConfigurationError(
+                f"CONSUL_HTTP_TOKEN_FILE: {token_file!r} is empty; it must hold "
+                "the ACL token"
+            )
+        return SecretStr(token)
     token = environ.get("CONSUL_HTTP_TOKEN", "").strip()
     return SecretStr(token) if token else None

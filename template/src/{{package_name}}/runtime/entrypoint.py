@@ -32,10 +32,12 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
     try:
         configure_logging(os.environ.get("ONEX_NODE_LOG_LEVEL", "INFO"))
         settings = settings_for(node_class, os.environ)
+        # Loads the TLS material too: a bad CA or key is a configuration error.
+        runtime = NodeRuntime(node_class, settings)
     except ConfigurationError as error:
         print(f"{node_class.__name__}: configuration error: {error}", file=sys.stderr)
         return _EXIT_BAD_CONFIGURATION
-    return asyncio.run(_serve(NodeRuntime(node_class, settings)))
+    return asyncio.run(_serve(runtime))
 
 
 def settings_for(

@@ -29,7 +29,10 @@ class ModelInstanceRegistration(BaseModel):
     def for_node(
         cls, settings: ModelNodeSettings, node_id: str
     ) -> "ModelInstanceRegistration":
+        # The owner's pairs first; ModelNodeSettings rejects any that would
+        # replace the node's own keys, which describe the instance.
         meta = {
+            **settings.meta,
             "node_type": settings.node_type,
             "node_id": node_id,
             "node_name": settings.node_class,

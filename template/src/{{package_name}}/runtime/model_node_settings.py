@@ -4,10 +4,11 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .consul_types import ConsulServiceId, ConsulServiceName
+from .consul_types import ConsulServiceId, ConsulServiceName, HostAddress
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
+from .service_meta import meta_problem
 
 _UNROUTABLE = frozenset({"0.0.0.0", "::", ""})
 
@@ -25,10 +26,12 @@ class ModelNodeSettings(BaseModel):
     template_version: str
     domain: str
     port: int = Field(ge=1, le=65535)
-    bind_host: str
-    advertise_address: str
+    bind_host: HostAddress
+    advertise_address: HostAddress
     health_path: str = Field(pattern=r"^/")
     tags: tuple[str, ...]
+    # The owner's meta pairs, registered beside the node's own keys.
+    meta: dict[str, str] = Field(default_factory=dict)
     check: ModelCheckSettings
     consul: ModelConsulSettings
     discovery: ModelDiscoverySettings = ModelDiscoverySettings()
@@ -41,6 +44,14 @@ class ModelNodeSettings(BaseModel):
                 f"advertise address {value!r} is not routable: Consul rejects it; "
                 "set a reachable IP address"
             )
+        return value
+
+    @field_validator("meta")
+    @classmethod
+    def _fits_consul_meta_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        problem = meta_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @property

@@ -13,13 +13,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .address_detection import detect_advertise_address
-from .consul_environment import consul_overrides, parse_go_bool, parse_http_addr
+from .consul_environment import (
+    CONSUL_VARIABLES,
+    consul_overrides,
+    parse_go_bool,
+    parse_http_addr,
+)
 from .errors import ConfigurationError
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
 from .model_node_settings import ModelNodeSettings
 from .service_identity import stable_service_id
+from .service_meta import parse_meta_pairs
 
 # Node-side overrides, one prefix for all of them.
 _NODE_VARIABLES: dict[str, tuple[str, str]] = {
@@ -36,6 +42,7 @@ _NODE_VARIABLES: dict[str, tuple[str, str]] = {
     "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait"),
     "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout"),
     "ONEX_NODE_CONSUL_RETRY_CAP": ("consul", "retry_cap"),
+    "ONEX_NODE_CONSUL_DATACENTER": ("consul", "datacenter"),
     "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing"),
     "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait"),
 }
@@ -47,13 +54,6 @@ _LIST_VARIABLES: dict[str, tuple[str, str]] = {
 _BOOLEAN_VARIABLES: dict[str, tuple[str, str]] = {
     "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled"),
     "ONEX_NODE_CONSUL_REQUIRED": ("consul", "required"),
-}
-_CONSUL_VARIABLES = {
-    "host": "CONSUL_HTTP_ADDR",
-    "port": "CONSUL_HTTP_ADDR",
-    "scheme": "CONSUL_HTTP_ADDR / CONSUL_HTTP_SSL",
-    "verify": "CONSUL_HTTP_SSL_VERIFY",
-    "token": "CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE",
 }
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
 _SERVICE_KEY_TO_FIELD = {"name": "service_name"}
@@ -112,6 +112,14 @@ def _merge_sources(
         sections[section] = dict(raw)
         for key in raw:
             sources[(section, key)] = f"contract config.{section}.{key}"
+    secrets = sorted({"token", "http_auth"} & set(sections["consul"]))
+    if secrets:
+        # The contract is committed with the code; a secret there is leaked.
+        raise ConfigurationError(
+            f"contract config.consul.{secrets[0]}: secrets must not be in the "
+            "contract; set CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE or "
+            "CONSUL_HTTP_AUTH"
+        )
     address = sections["consul"].pop("address", None)
     if address:
         source = "contract config.consul.address"
@@ -131,9 +139,13 @@ def _merge_sources(
             items = [item.strip() for item in environ[variable].split(",")]
             sections[section][key] = [item for item in items if item]
             sources[(section, key)] = variable
+    if "ONEX_NODE_META" in environ:
+        meta = parse_meta_pairs("ONEX_NODE_META", environ["ONEX_NODE_META"])
+        sections["service"]["meta"] = meta
+        sources[("service", "meta")] = "ONEX_NODE_META"
     for key, value in consul_overrides(environ).items():
         sections["consul"][key] = value
-        sources[("consul", key)] = _CONSUL_VARIABLES[key]
+        sources[("consul", key)] = CONSUL_VARIABLES[key]
     sources.setdefault(("service", "port"), "contract config.service.port")
     return sections, sources
 
