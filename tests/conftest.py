@@ -17,7 +17,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from scripts.answer_sets import ANSWER_SETS  # noqa: E402
-from scripts.rendering import RenderCache  # noqa: E402
+from scripts.rendering import RenderCache, RenderedPackage  # noqa: E402
 
 _CACHES: list[RenderCache] = []
 
@@ -27,6 +27,19 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
     cache = RenderCache(tmp_path_factory.mktemp("renders"), ANSWER_SETS)
     _CACHES.append(cache)
     return cache
+
+
+@pytest.fixture(params=list(ANSWER_SETS))
+def case(request: pytest.FixtureRequest) -> str:
+    """The id of an answer set: tests taking it run once per set."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def package(renders: RenderCache, case: str) -> RenderedPackage:
+    """The answer set ``case`` rendered and installed (once per session)."""
+    return renders.get(case)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

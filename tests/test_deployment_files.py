@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from scripts.answer_sets import ANSWER_SETS
@@ -69,20 +68,6 @@ PYTHON_312_SLIM = re.compile(
     r"|-slim(?:-[a-z]+)?@sha256:[0-9a-f]{64})$"
 )
 CONSUL_IMAGE = re.compile(r"^hashicorp/consul:\d+\.\d+\.\d+$")
-
-
-# --- the renders (shared with test_rendered_packages.py) ---------------------
-
-
-@pytest.fixture(params=list(ANSWER_SETS))
-def case(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def package(renders: RenderCache, case: str) -> RenderedPackage:
-    return renders.get(case)
 
 
 # --- tools -------------------------------------------------------------------

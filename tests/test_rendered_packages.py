@@ -16,22 +16,11 @@ from pathspec import PathSpec
 from template_config import copier_config
 
 from scripts.answer_sets import ANSWER_SETS
-from scripts.rendering import ANSWERS_FILE, REPO_ROOT, RenderCache, RenderedPackage
+from scripts.rendering import ANSWERS_FILE, REPO_ROOT, RenderedPackage
 
 JINJA_MARKERS = ("{{", "{%")
 # Produced by the checks below, not by copier: not part of the render.
 TOOL_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
-
-
-@pytest.fixture(params=list(ANSWER_SETS))
-def case(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def package(renders: RenderCache, case: str) -> RenderedPackage:
-    return renders.get(case)
 
 
 def rendered_files(root: Path) -> list[Path]:
