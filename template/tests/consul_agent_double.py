@@ -40,6 +40,7 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
     Mapping,
 )
 from dataclasses import dataclass, field, fields
@@ -1034,18 +1035,23 @@ class _FilterParser:
             raise _FilterError(f"expected {word!r}, got {token.text!r}")
 
     def _or(self) -> _Predicate:
-        parts = [self._and()]
-        while self._peek() == "or":
-            self.pos += 1
-            parts.append(self._and())
-        return lambda v: any(p(v) for p in parts)
+        return self._joined("or", self._and, any)
 
     def _and(self) -> _Predicate:
-        parts = [self._unary()]
-        while self._peek() == "and":
+        return self._joined("and", self._unary, all)
+
+    def _joined(
+        self,
+        word: str,
+        operand: Callable[[], _Predicate],
+        combine: Callable[[Iterator[bool]], bool],
+    ) -> _Predicate:
+        """``operand (word operand)*``, the operands' results combined."""
+        parts = [operand()]
+        while self._peek() == word:
             self.pos += 1
-            parts.append(self._unary())
-        return lambda v: all(p(v) for p in parts)
+            parts.append(operand())
+        return lambda v: combine(p(v) for p in parts)
 
     def _unary(self) -> _Predicate:
         if self._peek() == "not":

@@ -18,6 +18,7 @@ import consul
 import consul.aio
 import consul.base
 
+from ..runtime.address_detection import url_host
 from ..runtime.model_consul_settings import ModelConsulSettings
 
 
@@ -29,9 +30,12 @@ class ConsulAgentTransport(consul.aio.HTTPClient):  # type: ignore[misc]
     ) -> None:
         # Not consul.aio.HTTPClient.__init__: it would build a second session
         # through aiohttp's deprecated TLS arguments. The base sets base_uri.
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
         consul.base.HTTPClient.__init__(
-            self, host, settings.port, settings.scheme, verify=settings.verify
+            self,
+            url_host(settings.host),
+            settings.port,
+            settings.scheme,
+            verify=settings.verify,
         )
         self.loop = None
         self._server_hostname = settings.tls_server_name

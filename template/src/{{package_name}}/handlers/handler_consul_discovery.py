@@ -20,6 +20,7 @@ import consul
 from consul.callback import CB
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
+from ..runtime.address_detection import host_port
 from ..runtime.consul_tls import consul_ssl_context
 from ..runtime.enum_check_mode import EnumCheckMode
 from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
@@ -83,7 +84,7 @@ class HandlerConsulDiscovery:
         health_check_interval: str | None = None,
     ) -> bool:
         check = self._check_definition(
-            f"{address}:{port}", health_check_url, health_check_interval
+            host_port(address, port), health_check_url, health_check_interval
         )
         registered: bool = await self._call(
             "service registration",

@@ -8,7 +8,9 @@ import socket
 # TEST-NET-1 (RFC 5737): never routed, and a UDP connect() sends no packet; it
 # only asks the kernel which local address the default route would use.
 _PROBE_TARGET = ("192.0.2.1", 9)
-_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+# Listen-on-everything addresses: fine to bind, never to advertise (Consul
+# rejects them, and no caller could reach the node at them).
+WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
 
 
 def detect_advertise_address(bind_host: str) -> str:
@@ -18,9 +20,12 @@ def detect_advertise_address(bind_host: str) -> str:
     by other nodes, so an IP address is preferred. Loopback is the last resort:
     it only works when every caller runs on the same host.
     """
-    if bind_host not in _WILDCARDS:
+    if bind_host not in WILDCARD_ADDRESSES:
         return bind_host
-    for candidate in (_default_route_address(), _hostname_address()):
+    # One probe at a time: the hostname lookup can wait on DNS, so it only runs
+    # when the default route gives nothing usable.
+    for probe in (_default_route_address, _hostname_address):
+        candidate = probe()
         if candidate is not None and not ipaddress.ip_address(candidate).is_loopback:
             return candidate
     return "127.0.0.1"
@@ -46,3 +51,17 @@ def _hostname_address() -> str | None:
         if not ipaddress.ip_address(address).is_loopback:
             return address
     return None
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes before ``:port`` in URLs and Consul addresses.
+
+    IPv6 addresses take brackets (``[fd00::5]``), as Go's net.JoinHostPort
+    writes them; Consul's TCP checks and every URL need that form.
+    """
+    return f"[{host}]" if ":" in host else host
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port``, IPv6 in brackets: ``[fd00::5]:8080``."""
+    return f"{url_host(host)}:{port}"

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from .address_detection import host_port
 from .consul_types import ConsulScopeName, DurationSeconds, HostAddress
 
 
@@ -64,5 +65,4 @@ class ModelConsulSettings(BaseModel):
     @property
     def http_addr(self) -> str:
         """``host:port`` as Consul's own tools print it (IPv6 in brackets)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)

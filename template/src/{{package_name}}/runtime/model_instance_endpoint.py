@@ -4,6 +4,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .address_detection import host_port
 from .consul_types import ConsulServiceId
 
 
@@ -28,5 +29,4 @@ class ModelInstanceEndpoint(BaseModel):
     @property
     def host_port(self) -> str:
         """``address:port``, IPv6 addresses in brackets (for URLs)."""
-        host = f"[{self.address}]" if ":" in self.address else self.address
-        return f"{host}:{self.port}"
+        return host_port(self.address, self.port)

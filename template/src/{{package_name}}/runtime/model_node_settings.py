@@ -4,13 +4,12 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .address_detection import WILDCARD_ADDRESSES, host_port
 from .consul_types import ConsulServiceId, ConsulServiceName, HostAddress
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
 from .service_meta import meta_problem
-
-_UNROUTABLE = frozenset({"0.0.0.0", "::", ""})
 
 
 class ModelNodeSettings(BaseModel):
@@ -39,7 +38,7 @@ class ModelNodeSettings(BaseModel):
     @field_validator("advertise_address")
     @classmethod
     def _is_routable(cls, value: str) -> str:
-        if value in _UNROUTABLE:
+        if value in WILDCARD_ADDRESSES:
             raise ValueError(
                 f"advertise address {value!r} is not routable: Consul rejects it; "
                 "set a reachable IP address"
@@ -56,9 +55,5 @@ class ModelNodeSettings(BaseModel):
 
     @property
     def health_url(self) -> str:
-        host = (
-            f"[{self.advertise_address}]"
-            if ":" in self.advertise_address
-            else self.advertise_address
-        )
-        return f"http://{host}:{self.port}{self.health_path}"
+        address = host_port(self.advertise_address, self.port)
+        return f"http://{address}{self.health_path}"

@@ -11,6 +11,7 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
 
 from ..protocols.protocol_ttl_reporter import ProtocolTtlReporter
+from .address_detection import host_port
 from .backoff import backoff_delay
 from .enum_check_mode import EnumCheckMode
 from .errors import (
@@ -238,7 +239,7 @@ class RegistrationKeeper:
             f"{verb} service {registration.service_name!r} with Consul",
             service_name=registration.service_name,
             service_id=registration.service_id,
-            address=f"{registration.address}:{registration.port}",
+            address=host_port(registration.address, registration.port),
             attempts=attempts,
             latency_ms=round(latency_ms, 3),
         )
