@@ -201,13 +201,11 @@ def make_template_repo(
     dest: Path,
     *,
     template_files: Mapping[str, str] | None = None,
-    copy_template_dir: bool = False,
 ) -> Path:
     """Copy the template's control files into ``dest`` and commit them.
 
     Copies copier.yml, includes/ and hooks/. ``template/`` gets only the
-    answers-file template plus ``template_files`` (relative path -> text),
-    unless ``copy_template_dir`` copies the whole real ``template/``.
+    answers-file template plus ``template_files`` (relative path -> text).
     Returns ``dest``, a git repository with one commit (copier renders HEAD).
     """
     dest.mkdir(parents=True)
@@ -215,13 +213,10 @@ def make_template_repo(
     shutil.copytree(INCLUDES, dest / "includes")
     shutil.copytree(REPO_ROOT / "hooks", dest / "hooks")
     template_dir = dest / "template"
-    if copy_template_dir:
-        shutil.copytree(REPO_ROOT / "template", template_dir)
-    else:
-        template_dir.mkdir()
-        shutil.copy2(
-            REPO_ROOT / "template" / ANSWERS_TEMPLATE, template_dir / ANSWERS_TEMPLATE
-        )
+    template_dir.mkdir()
+    shutil.copy2(
+        REPO_ROOT / "template" / ANSWERS_TEMPLATE, template_dir / ANSWERS_TEMPLATE
+    )
     for relative, text in (template_files or {}).items():
         target = template_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)

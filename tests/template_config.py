@@ -1,9 +1,10 @@
-"""copier.yml as data, for tests that check what it declares."""
+"""copier.yml and includes/macros.jinja, read the way copier reads them."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import jinja2.sandbox
 import yaml
 
 from scripts.rendering import REPO_ROOT
@@ -20,3 +21,11 @@ def copier_config() -> dict[str, Any]:
     text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.load(text, Loader=_CopierYamlLoader)
     return loaded
+
+
+def macros_environment() -> jinja2.sandbox.SandboxedEnvironment:
+    """A Jinja environment like copier's: sandboxed, its filters, loader at the root."""
+    return jinja2.sandbox.SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(REPO_ROOT),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+    )

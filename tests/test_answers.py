@@ -34,6 +34,7 @@ from answers_support import (
     read_probe,
 )
 from copier import run_copy
+from template_config import copier_config, macros_environment
 
 
 @pytest.fixture(scope="module")
@@ -859,21 +860,8 @@ def test_reserved_names_are_plain_sorted_top_level_names() -> None:
 
 
 def test_keyword_list_matches_python() -> None:
-    config = yaml.load(
-        (Path(__file__).parents[1] / "copier.yml").read_text(encoding="utf-8"),
-        Loader=_IncludeIgnoringLoader,
-    )
+    config = copier_config()
     assert config["python_keywords"]["default"] == keyword.kwlist
-
-
-class _IncludeIgnoringLoader(yaml.SafeLoader):
-    """Reads copier.yml, leaving ``!include`` tags as their path."""
-
-
-_IncludeIgnoringLoader.add_constructor(
-    "!include",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
 
 
 # --------------------------------------------------------------------------
@@ -881,11 +869,7 @@ _IncludeIgnoringLoader.add_constructor(
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def macros() -> jinja2.Environment:
-    """A Jinja environment like copier's: same filters, loader at the repo root."""
-    return jinja2.sandbox.SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parents[1])),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-    )
+    return macros_environment()
 
 
 def _call(env: jinja2.Environment, macro: str, value: str) -> str:

@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from package_checks import SHARED_BIN
 
 from scripts.answer_sets import ANSWER_SETS
 from scripts.consul_agents import start_agent_double, wait_for_double
@@ -47,7 +47,6 @@ from scripts.rendering import (
     render,
 )
 
-SHARED_BIN = Path(sysconfig.get_path("scripts"))
 HADOLINT = SHARED_BIN / "hadolint"
 CHECK_JSONSCHEMA = SHARED_BIN / "check-jsonschema"
 

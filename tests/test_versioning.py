@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import dataclass
 
 import jinja2
 import pytest
-from packaging.version import Version
-from template_config import copier_config
+from packaging.version import InvalidVersion, Version
+from template_config import copier_config, macros_environment
 
 from scripts.rendering import REPO_ROOT
 
@@ -17,63 +18,142 @@ HEADING = re.compile(
 )
 
 
-def changelog_sections() -> list[tuple[str, str, str]]:
-    """(version, date or "unreleased", body) per "## " section, in file order."""
-    text = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    sections: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class Section:
+    version: str
+    when: str  # a date, or "unreleased"
+    body: str
+
+
+def parse_changelog(text: str) -> tuple[list[Section], list[str]]:
+    """The "## " sections in file order, and the headings that are malformed."""
+    sections: list[Section] = []
+    malformed: list[str] = []
     for block in re.split(r"^(?=## )", text, flags=re.MULTILINE)[1:]:
         heading, _, body = block.partition("\n")
         match = HEADING.match(heading)
-        assert match, f"CHANGELOG heading {heading!r} is not '## <version> (<date>)'"
-        sections.append((match["version"], match["when"], body))
-    return sections
+        if match is None:
+            malformed.append(f"heading {heading!r} is not '## <version> (<date>)'")
+        else:
+            sections.append(Section(match["version"], match["when"], body))
+    return sections, malformed
 
 
-def test_changelog_versions_are_pep440_and_newest_first() -> None:
-    versions = [Version(version) for version, _, _ in changelog_sections()]
-    assert versions, "CHANGELOG.md has no version section"
-    assert versions == sorted(versions, reverse=True)
-    assert [str(v) for v in versions] == [v for v, _, _ in changelog_sections()]
+def changelog_problems(text: str) -> list[str]:
+    """What is wrong with a CHANGELOG's versions and sections."""
+    sections, problems = parse_changelog(text)
+    if not sections:
+        return [*problems, "no version section"]
+    try:
+        versions = [Version(section.version) for section in sections]
+    except InvalidVersion as error:
+        return [*problems, f"not a PEP 440 version: {error}"]
+    if versions != sorted(versions, reverse=True):
+        problems.append("versions are not newest first")
+    problems += [
+        f"{s.version} is not written in PEP 440's normal form ({v})"
+        for s, v in zip(sections, versions, strict=True)
+        if s.version != str(v)
+    ]
+    problems += [
+        f"{s.version} is unreleased but not the newest"
+        for s in sections[1:]
+        if s.when == "unreleased"
+    ]
+    problems += [
+        f"{s.version}: add '- Migration: none.' or name the migration"
+        for s in sections
+        if not re.search(r"^- Migration: ", s.body, re.MULTILINE)
+    ]
+    return problems
 
 
-def test_only_the_newest_section_may_be_unreleased() -> None:
-    dates = [when for _, when, _ in changelog_sections()]
-    assert "unreleased" not in dates[1:]
+def release_problems(
+    text: str, migration_versions: list[str], tags: list[str]
+) -> list[str]:
+    """Migrations and tags the CHANGELOG does not account for."""
+    sections, _ = parse_changelog(text)
+    bodies = {s.version: s.body for s in sections}
+    released = {s.version for s in sections if s.when != "unreleased"}
+    problems = [
+        f"migration {version} is not named in its CHANGELOG section"
+        for version in migration_versions
+        if "migrate.py" not in bodies.get(version, "")
+    ]
+    problems += [
+        f"tag {tag} has no released CHANGELOG section"
+        for tag in tags
+        if tag.removeprefix("v") not in released
+    ]
+    return problems
 
 
-def test_each_section_says_whether_a_migration_runs() -> None:
-    for version, _, body in changelog_sections():
-        assert re.search(r"^- Migration: ", body, re.MULTILINE), (
-            f"CHANGELOG {version}: add '- Migration: none.' or name the migration"
-        )
+def test_the_changelog_is_well_formed() -> None:
+    text = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog_problems(text) == []
 
 
-def test_every_migration_version_has_a_changelog_section_naming_it() -> None:
-    config = copier_config()
-    bodies = {version: body for version, _, body in changelog_sections()}
-    for migration in config["_migrations"]:
-        body = bodies.get(str(migration["version"]), "")
-        assert "migrate.py" in body, f"CHANGELOG {migration['version']}: name it"
-
-
-def test_every_version_tag_has_a_released_section() -> None:
+def test_every_migration_and_tag_has_its_changelog_section() -> None:
+    text = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    migrations = [str(m["version"]) for m in copier_config()["_migrations"]]
     tags = subprocess.run(
-        ["git", "tag", "--list"], cwd=REPO_ROOT, capture_output=True, text=True
+        ["git", "tag", "--list"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
-    released = {
-        version for version, when, _ in changelog_sections() if when != "unreleased"
-    }
-    assert {tag.removeprefix("v") for tag in tags} <= released
+    assert release_problems(text, migrations, tags) == []
+
+
+BROKEN_CHANGELOG = """# Changelog
+
+## 0.2.0 (unreleased)
+
+- Migration: none.
+
+## 0.3.0 (unreleased)
+
+- Nothing said about migrations.
+
+## v1 (soon)
+
+## 0.1 (2026-01-02)
+
+- Migration: none.
+"""
+
+
+def test_changelog_checks_flag_a_broken_changelog() -> None:
+    # The real CHANGELOG has one section, no tag and no migration yet: prove
+    # every rule can fail on a sample that breaks each one.
+    problems = "\n".join(changelog_problems(BROKEN_CHANGELOG))
+    for wanted in (
+        "heading '## v1 (soon)'",
+        "versions are not newest first",
+        "0.3.0 is unreleased but not the newest",
+        "0.3.0: add '- Migration: none.'",
+    ):
+        assert wanted in problems, f"{wanted!r} not flagged in:\n{problems}"
+    assert changelog_problems("# Changelog\n") == ["no version section"]
+    assert changelog_problems("## 1.0.0-beta (unreleased)\n- Migration: none.\n") == [
+        "1.0.0-beta is not written in PEP 440's normal form (1.0.0b0)"
+    ]
+    assert changelog_problems("## x.y (unreleased)\n")[0].startswith("not a PEP 440")
+
+
+def test_release_checks_flag_unaccounted_migrations_and_tags() -> None:
+    problems = release_problems(BROKEN_CHANGELOG, ["0.2.0", "0.9.0"], ["v0.1", "0.2.0"])
+    assert problems == [
+        "migration 0.2.0 is not named in its CHANGELOG section",
+        "migration 0.9.0 is not named in its CHANGELOG section",
+        "tag 0.2.0 has no released CHANGELOG section",
+    ]
 
 
 @pytest.fixture(scope="module")
 def template_version() -> jinja2.Template:
-    # The filters copier gives templates (regex_search, regex_replace, ...).
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(REPO_ROOT),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-    )
-    return environment.from_string(
+    return macros_environment().from_string(
         "{% from 'includes/macros.jinja' import template_version %}"
         "{{ template_version(commit) }}"
     )

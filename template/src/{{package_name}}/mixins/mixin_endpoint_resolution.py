@@ -9,6 +9,7 @@ from typing import Any
 from ..runtime.enum_balancing import EnumBalancing
 from ..runtime.errors import NoHealthyInstanceError
 from ..runtime.instance_cache import InstanceCache, choose_endpoint
+from ..runtime.model_consul_settings import ModelConsulSettings
 from ..runtime.model_discovery_settings import ModelDiscoverySettings
 from ..runtime.model_instance_endpoint import ModelInstanceEndpoint
 from ..runtime.model_node_settings import ModelNodeSettings
@@ -26,10 +27,19 @@ class MixinEndpointResolution(MixinContractFile):
     """
 
     _node_settings: ModelNodeSettings | None = None
-    _discovery_settings: ModelDiscoverySettings = ModelDiscoverySettings()
     _instance_cache: InstanceCache | None = None
     _discovery_handler: Any = None
-    _first_lookup_wait: float = 3.0
+
+    @property
+    def _discovery(self) -> ModelDiscoverySettings:
+        """The node's discovery settings (defaults before initialize())."""
+        settings = self._node_settings
+        return settings.discovery if settings else ModelDiscoverySettings()
+
+    @property
+    def _consul(self) -> ModelConsulSettings:
+        settings = self._node_settings
+        return settings.consul if settings else ModelConsulSettings()
 
     async def resolve_endpoint(
         self,
@@ -42,7 +52,7 @@ class MixinEndpointResolution(MixinContractFile):
         `strategy` defaults to the contract's `discovery.balancing`. Raises
         NoHealthyInstanceError when Consul knows no passing instance.
         """
-        chosen = strategy or self._discovery_settings.balancing
+        chosen = strategy or self._discovery.balancing
         cache = await self._cache_for(service)
         if cache is not None:
             return cache.pick(service, tags, chosen)
@@ -60,20 +70,20 @@ class MixinEndpointResolution(MixinContractFile):
 
     async def _cache_for(self, service: str) -> InstanceCache | None:
         """The instance cache, watching `service` (None: discovery has none)."""
-        cache = self._instance_cache
-        if cache is None:
-            if self._discovery_handler is not None:
-                return None
+        cache = await self._cache()
+        if cache is not None and not cache.answered(service):
+            await cache.ready(service, self._consul.request_timeout)
+        return cache
+
+    async def _cache(self) -> InstanceCache | None:
+        """The discovery handler's instance cache, looked up once."""
+        if self._discovery_handler is None:
             handler = await self.container.get_service_discovery()
             object.__setattr__(self, "_discovery_handler", handler)
             found = getattr(handler, "instances", None)
-            if not isinstance(found, InstanceCache):
-                return None
-            cache = found
-            object.__setattr__(self, "_instance_cache", cache)
-        if not cache.answered(service):
-            await cache.ready(service, self._first_lookup_wait)
-        return cache
+            if isinstance(found, InstanceCache):
+                object.__setattr__(self, "_instance_cache", found)
+        return self._instance_cache
 
     async def _discovered(
         self, service: str, tags: Sequence[str]
@@ -99,22 +109,20 @@ class MixinEndpointResolution(MixinContractFile):
 
     async def _initialize_node_resources(self) -> None:
         await super()._initialize_node_resources()
-        settings = load_node_settings(
+        # The runtime registers the settings it started with; a node built
+        # without it (unit tests, other hosts) loads them from its contract.
+        settings = await self.container.service_registry.try_resolve_service(
+            ModelNodeSettings
+        ) or load_node_settings(
             self.contract_config.model_extra or {}, os.environ, type(self).__name__
         )
         # NodeCoreBase keeps its state outside pydantic's attribute handling.
         object.__setattr__(self, "_node_settings", settings)
-        object.__setattr__(self, "_discovery_settings", settings.discovery)
-        object.__setattr__(self, "_first_lookup_wait", settings.consul.request_timeout)
         if settings.consul.enabled:
             await self._watch_dependencies(settings.discovery.dependencies)
 
     async def _watch_dependencies(self, dependencies: Sequence[str]) -> None:
         """Start the watches of declared dependencies now (they do not block)."""
-        if not dependencies:
-            return
-        handler = await self.container.get_service_discovery()
-        cache = getattr(handler, "instances", None)
-        if isinstance(cache, InstanceCache):
+        if dependencies and (cache := await self._cache()) is not None:
             for dependency in dependencies:
                 cache.watch(dependency)

@@ -95,11 +95,6 @@ def _tls_overrides(environ: Mapping[str, str]) -> dict[str, object]:
         value = environ.get(variable, "").strip()
         if value:
             overrides[setting] = _readable_file(variable, value)
-    if ("client_cert" in overrides) != ("client_key" in overrides):
-        raise ConfigurationError(
-            "CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must be set together: "
-            "a client certificate is useless without its key and vice versa"
-        )
     ca_path = environ.get("CONSUL_CAPATH", "").strip()
     if ca_path:
         overrides["ca_path"] = _readable_directory("CONSUL_CAPATH", ca_path)

@@ -55,6 +55,10 @@ class NodeRuntime:
             ProtocolServiceDiscovery,  # type: ignore[type-abstract]
             self.discovery,
         )
+        # The node reads these in initialize() instead of loading them again.
+        await container.service_registry.register_instance(
+            ModelNodeSettings, self.settings
+        )
         runner = web.AppRunner(
             build_health_app(self.settings.health_path, self.health),
             access_log=None,
