@@ -7,7 +7,7 @@ a key of the contract's `config:` block) and the rule it broke, so a start-up
 failure can be fixed without reading this code.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,33 +27,44 @@ from .model_node_settings import ModelNodeSettings
 from .service_identity import stable_service_id
 from .service_meta import parse_meta_pairs
 
-# Node-side overrides, one prefix for all of them.
-_NODE_VARIABLES: dict[str, tuple[str, str]] = {
-    "ONEX_NODE_PORT": ("service", "port"),
-    "ONEX_NODE_BIND_HOST": ("service", "bind_host"),
-    "ONEX_NODE_ADVERTISE_ADDRESS": ("service", "advertise_address"),
-    "ONEX_NODE_SERVICE_ID": ("service", "service_id"),
-    "ONEX_NODE_HEALTH_PATH": ("service", "health_path"),
-    "ONEX_NODE_CHECK_MODE": ("check", "mode"),
-    "ONEX_NODE_CHECK_INTERVAL": ("check", "interval"),
-    "ONEX_NODE_CHECK_TIMEOUT": ("check", "timeout"),
-    "ONEX_NODE_DEREGISTER_CRITICAL_AFTER": ("check", "deregister_critical_after"),
-    "ONEX_NODE_CONSUL_REQUEST_TIMEOUT": ("consul", "request_timeout"),
-    "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait"),
-    "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout"),
-    "ONEX_NODE_CONSUL_RETRY_CAP": ("consul", "retry_cap"),
-    "ONEX_NODE_CONSUL_DATACENTER": ("consul", "datacenter"),
-    "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing"),
-    "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait"),
-}
-# Comma-separated lists.
-_LIST_VARIABLES: dict[str, tuple[str, str]] = {
-    "ONEX_NODE_TAGS": ("service", "tags"),
-    "ONEX_NODE_DISCOVERY_DEPENDENCIES": ("discovery", "dependencies"),
-}
-_BOOLEAN_VARIABLES: dict[str, tuple[str, str]] = {
-    "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled"),
-    "ONEX_NODE_CONSUL_REQUIRED": ("consul", "required"),
+
+def _as_text(variable: str, value: str) -> str:
+    return value
+
+
+def _comma_list(variable: str, value: str) -> list[str]:
+    items = (item.strip() for item in value.split(","))
+    return [item for item in items if item]
+
+
+# Node-side overrides, one prefix for all of them: the setting each one sets,
+# and how its text becomes the setting's value (the models validate it).
+_NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
+    "ONEX_NODE_PORT": ("service", "port", _as_text),
+    "ONEX_NODE_BIND_HOST": ("service", "bind_host", _as_text),
+    "ONEX_NODE_ADVERTISE_ADDRESS": ("service", "advertise_address", _as_text),
+    "ONEX_NODE_SERVICE_ID": ("service", "service_id", _as_text),
+    "ONEX_NODE_HEALTH_PATH": ("service", "health_path", _as_text),
+    "ONEX_NODE_TAGS": ("service", "tags", _comma_list),
+    "ONEX_NODE_META": ("service", "meta", parse_meta_pairs),
+    "ONEX_NODE_CHECK_MODE": ("check", "mode", _as_text),
+    "ONEX_NODE_CHECK_INTERVAL": ("check", "interval", _as_text),
+    "ONEX_NODE_CHECK_TIMEOUT": ("check", "timeout", _as_text),
+    "ONEX_NODE_DEREGISTER_CRITICAL_AFTER": (
+        "check",
+        "deregister_critical_after",
+        _as_text,
+    ),
+    "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled", parse_go_bool),
+    "ONEX_NODE_CONSUL_REQUIRED": ("consul", "required", parse_go_bool),
+    "ONEX_NODE_CONSUL_REQUEST_TIMEOUT": ("consul", "request_timeout", _as_text),
+    "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait", _as_text),
+    "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout", _as_text),
+    "ONEX_NODE_CONSUL_RETRY_CAP": ("consul", "retry_cap", _as_text),
+    "ONEX_NODE_CONSUL_DATACENTER": ("consul", "datacenter", _as_text),
+    "ONEX_NODE_DISCOVERY_DEPENDENCIES": ("discovery", "dependencies", _comma_list),
+    "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing", _as_text),
+    "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait", _as_text),
 }
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
 _SERVICE_KEY_TO_FIELD = {"name": "service_name"}
@@ -126,23 +137,10 @@ def _merge_sources(
         for key, value in parse_http_addr(str(address), source).items():
             sections["consul"][key] = value
             sources[("consul", key)] = source
-    for variable, (section, key) in _NODE_VARIABLES.items():
+    for variable, (section, key, parse) in _NODE_VARIABLES.items():
         if variable in environ:
-            sections[section][key] = environ[variable]
+            sections[section][key] = parse(variable, environ[variable])
             sources[(section, key)] = variable
-    for variable, (section, key) in _BOOLEAN_VARIABLES.items():
-        if variable in environ:
-            sections[section][key] = parse_go_bool(variable, environ[variable])
-            sources[(section, key)] = variable
-    for variable, (section, key) in _LIST_VARIABLES.items():
-        if variable in environ:
-            items = [item.strip() for item in environ[variable].split(",")]
-            sections[section][key] = [item for item in items if item]
-            sources[(section, key)] = variable
-    if "ONEX_NODE_META" in environ:
-        meta = parse_meta_pairs("ONEX_NODE_META", environ["ONEX_NODE_META"])
-        sections["service"]["meta"] = meta
-        sources[("service", "meta")] = "ONEX_NODE_META"
     for key, value in consul_overrides(environ).items():
         sections["consul"][key] = value
         sources[("consul", key)] = CONSUL_VARIABLES[key]
