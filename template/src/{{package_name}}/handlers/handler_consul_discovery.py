@@ -123,7 +123,10 @@ class HandlerConsulDiscovery:
                 service_name, passing=healthy_only, tag=tags or None
             ),
         )
-        return [_service_record(entry) for entry in entries]
+        return [
+            ModelInstanceEndpoint.from_health_entry(entry).as_record()
+            for entry in entries
+        ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
         """The instance as this node's agent knows it, None if it does not."""
@@ -174,7 +177,7 @@ class HandlerConsulDiscovery:
         """Call `callback` with the healthy instances now and each time they change."""
 
         async def forward(endpoints: tuple[ModelInstanceEndpoint, ...]) -> None:
-            await callback([_endpoint_record(endpoint) for endpoint in endpoints])
+            await callback([endpoint.as_record() for endpoint in endpoints])
 
         return await self.instances.subscribe(service_name, forward)
 
@@ -330,30 +333,3 @@ def _classify(operation: str, error: Exception) -> Exception:
             f"{operation}: Consul agent answered {status}: {reason}"
         )
     return ConsulRejectedError(operation, status, reason)
-
-
-def _service_record(entry: dict[str, Any]) -> ServiceRecord:
-    """One health entry as a ProtocolServiceDiscovery record.
-
-    Consul's rule: an empty service address means "use the node's address".
-    """
-    service = entry["Service"]
-    return {
-        "id": service["ID"],
-        "name": service["Service"],
-        "address": service.get("Address") or entry["Node"]["Address"],
-        "port": service["Port"],
-        "tags": list(service.get("Tags") or []),
-        "metadata": dict(service.get("Meta") or {}),
-    }
-
-
-def _endpoint_record(endpoint: ModelInstanceEndpoint) -> ServiceRecord:
-    return {
-        "id": endpoint.service_id,
-        "name": endpoint.service,
-        "address": endpoint.address,
-        "port": endpoint.port,
-        "tags": list(endpoint.tags),
-        "metadata": dict(endpoint.metadata),
-    }

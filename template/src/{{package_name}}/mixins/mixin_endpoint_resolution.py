@@ -92,17 +92,7 @@ class MixinEndpointResolution(MixinContractFile):
         records = await self._discovery_handler.discover_services(
             service, list(tags) or None
         )
-        found = tuple(
-            ModelInstanceEndpoint(
-                service_id=record["id"],
-                service=record["name"],
-                address=record["address"],
-                port=record["port"],
-                tags=tuple(record.get("tags") or ()),
-                metadata=dict(record.get("metadata") or {}),
-            )
-            for record in records
-        )
+        found = tuple(map(ModelInstanceEndpoint.from_record, records))
         if not found:
             raise NoHealthyInstanceError(service, tuple(tags), "none discovered")
         return found

@@ -142,7 +142,12 @@ class InstanceCache:
         while True:
             try:
                 new_index, entries = await self._fetch(service, index)
-                current = tuple(sorted(map(_endpoint, entries), key=_by_id))
+                current = tuple(
+                    sorted(
+                        map(ModelInstanceEndpoint.from_health_entry, entries),
+                        key=_by_id,
+                    )
+                )
             except Exception as error:  # whatever fails, keep the last set
                 failures += 1
                 self._went_stale(service, error)
@@ -226,21 +231,6 @@ def choose_endpoint(
     if strategy is EnumBalancing.WEIGHTED:
         return random.choices(found, weights=[e.weight for e in found])[0]
     return random.choice(found)
-
-
-def _endpoint(entry: dict[str, Any]) -> ModelInstanceEndpoint:
-    """A health entry as an endpoint; an empty service address is the node's."""
-    service = entry["Service"]
-    weights = service.get("Weights") or {}
-    return ModelInstanceEndpoint(
-        service_id=service["ID"],
-        service=service["Service"],
-        address=service.get("Address") or entry["Node"]["Address"],
-        port=service["Port"],
-        tags=tuple(service.get("Tags") or ()),
-        metadata=dict(service.get("Meta") or {}),
-        weight=max(int(weights.get("Passing", 1)), 1),
-    )
 
 
 def _by_id(endpoint: ModelInstanceEndpoint) -> str:
