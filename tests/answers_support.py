@@ -34,6 +34,18 @@ INCLUDES = REPO_ROOT / "includes"
 RESERVED_STDLIB = INCLUDES / "reserved_stdlib_modules.yml"
 RESERVED_DEPENDENCIES = INCLUDES / "reserved_dependency_modules.yml"
 ANSWERS_TEMPLATE = "{{_copier_conf.answers_file}}.jinja"
+# Variables that point git at another repository: the same set the post-copy
+# hook drops (hooks/post_copy.py stays standalone, so it is not imported here).
+REDIRECTING_GIT_VARIABLES = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+    }
+)
 
 #: Distributions a rendered package needs at run time, in its checks, and to be
 #: updated from the template. Their dependency closure is "the dependencies".
@@ -257,14 +269,7 @@ def clean_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key
-        not in {
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_COMMON_DIR",
-        }
+        if key not in REDIRECTING_GIT_VARIABLES
     }
     env.update(extra or {})
     return env

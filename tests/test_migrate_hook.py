@@ -15,21 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from answers_support import git
 
-from scripts.rendering import REPO_ROOT, git_identity
+from scripts.rendering import REPO_ROOT
 
 HOOK = REPO_ROOT / "hooks" / "migrate.py"
 TEMPLATE_OLD = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\n"
 TEMPLATE_NEW = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 60\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    with git_identity():
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-        )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
 
 
 def init_repo(path: Path, files: dict[str, str]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -10,7 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from answers_support import REPO_ROOT, clean_git_env, git, make_template_repo
+from answers_support import (
+    REDIRECTING_GIT_VARIABLES,
+    REPO_ROOT,
+    clean_git_env,
+    git,
+    make_template_repo,
+)
 from copier import run_copy, run_update
 from plumbum import local
 
@@ -255,3 +262,17 @@ def test_update_does_not_run_the_hook(
     assert "Next steps:" not in capfd.readouterr().out
     assert head(dst) == before
     assert status(dst) == ""
+
+
+def test_the_tests_drop_the_same_git_variables_as_the_hook() -> None:
+    # The hook is standalone (not importable as a module): read its constant.
+    tree = ast.parse(HOOK.read_text(encoding="utf-8"))
+    (hook_set,) = [
+        ast.literal_eval(node.value.args[0])
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and [getattr(target, "id", "") for target in node.targets]
+        == ["_REDIRECTING_GIT_VARIABLES"]
+    ]
+    assert hook_set == REDIRECTING_GIT_VARIABLES

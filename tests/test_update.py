@@ -27,6 +27,7 @@ from pathlib import Path
 import dunamai
 import pytest
 import yaml
+from answers_support import git
 from package_checks import CHECKS, SHARED_BIN
 
 from scripts.rendering import (
@@ -71,18 +72,9 @@ durations.py"
 """
 
 
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
 def commit_all(cwd: Path, message: str) -> None:
-    with git_identity():
-        git(cwd, "add", "--all")
-        git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
+    git(cwd, "add", "--all")
+    git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -151,8 +143,7 @@ def _make_version_0_3_0(root: Path) -> None:
 def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
     root = tmp_path_factory.mktemp("history") / "onex-node-template"
     _copy_work_tree(root)
-    with git_identity():
-        git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "init", "--quiet", "--initial-branch=main")
     commit_all(root, OLD)
     git(root, "tag", OLD)
     _make_version_0_2_0(root)
