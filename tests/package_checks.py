@@ -25,6 +25,12 @@ def assert_succeeded(result: subprocess.CompletedProcess[str], what: str) -> Non
     assert result.returncode == 0, f"{what} exited {result.returncode}:\n{tail}"
 
 
+def assert_flagged(problems: list[str], *wanted: str) -> None:
+    """Every `wanted` text appears in some problem; all misses reported at once."""
+    missed = [text for text in wanted if not any(text in p for p in problems)]
+    assert missed == [], f"not flagged: {missed} in:\n" + "\n".join(problems)
+
+
 def run_package_tests(package: RenderedPackage, scratch: Path) -> None:
     # Its own basetemp: pytest prunes old numbered dirs under a shared one.
     # Four workers on two cores: the slow tests wait on node processes and

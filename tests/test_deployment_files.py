@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from package_checks import SHARED_BIN
+from package_checks import SHARED_BIN, assert_flagged
 
 from scripts.answer_sets import ANSWER_SETS
 from scripts.consul_agents import start_agent_double, wait_for_double
@@ -601,8 +601,8 @@ def test_check_jsonschema_flags_bad_files(tmp_path: Path) -> None:
 
 
 def test_dockerfile_checks_flag_a_bad_dockerfile() -> None:
-    problems = "\n".join(dockerfile_problems(BAD_DOCKERFILE, BAD_ANSWERS))
-    for wanted in (
+    assert_flagged(
+        dockerfile_problems(BAD_DOCKERFILE, BAD_ANSWERS),
         "base image python:latest",
         "base image python:3.12-slim is not a pinned",
         "different base images",
@@ -615,8 +615,7 @@ def test_dockerfile_checks_flag_a_bad_dockerfile() -> None:
         "python -m demo_node",
         "STOPSIGNAL",
         "PYTHONUNBUFFERED",
-    ):
-        assert wanted in problems, f"{wanted!r} not flagged in:\n{problems}"
+    )
 
 
 def test_dockerfile_checks_flag_a_single_stage_build() -> None:
@@ -660,8 +659,8 @@ def test_compose_checks_flag_a_bad_compose() -> None:
             },
         }
     }
-    problems = "\n".join(compose_problems(bad, BAD_ANSWERS))
-    for wanted in (
+    assert_flagged(
+        compose_problems(bad, BAD_ANSWERS),
         "not a pinned hashicorp/consul",
         "dev agent",
         "no healthcheck",
@@ -671,17 +670,18 @@ def test_compose_checks_flag_a_bad_compose() -> None:
         "port 8080 is not published",
         "same host port",
         "healthy Consul",
-    ):
-        assert wanted in problems, f"{wanted!r} not flagged in:\n{problems}"
+    )
 
 
 def test_workflow_checks_flag_a_workflow_without_real_consul() -> None:
     bad = {"jobs": {"test": {"steps": [{"run": "pytest"}, {"run": "ruff check ."}]}}}
-    problems = "\n".join(workflow_problems(bad))
-    assert "mypy --strict src tests" in problems
-    assert "onex validate --strict src" in problems
-    assert "Consul service container" in problems
-    assert "job test has no timeout-minutes" in problems
+    assert_flagged(
+        workflow_problems(bad),
+        "mypy --strict src tests",
+        "onex validate --strict src",
+        "Consul service container",
+        "job test has no timeout-minutes",
+    )
     unpinned = {
         "jobs": {
             "real": {
@@ -691,11 +691,13 @@ def test_workflow_checks_flag_a_workflow_without_real_consul() -> None:
             }
         }
     }
-    problems = "\n".join(workflow_problems(unpinned))
-    assert "is not pinned" in problems
-    assert "is not the service's port" in problems
-    assert "health" in problems
-    assert "hermetic" in problems
+    assert_flagged(
+        workflow_problems(unpinned),
+        "is not pinned",
+        "is not the service's port",
+        "health",
+        "hermetic",
+    )
 
 
 # --- the template repository's own workflow --------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import jinja2
 import pytest
+from package_checks import assert_flagged
 from packaging.version import InvalidVersion, Version
 from template_config import copier_config, macros_environment
 
@@ -127,14 +128,13 @@ BROKEN_CHANGELOG = """# Changelog
 def test_changelog_checks_flag_a_broken_changelog() -> None:
     # The real CHANGELOG has one section, no tag and no migration yet: prove
     # every rule can fail on a sample that breaks each one.
-    problems = "\n".join(changelog_problems(BROKEN_CHANGELOG))
-    for wanted in (
+    assert_flagged(
+        changelog_problems(BROKEN_CHANGELOG),
         "heading '## v1 (soon)'",
         "versions are not newest first",
         "0.3.0 is unreleased but not the newest",
         "0.3.0: add '- Migration: none.'",
-    ):
-        assert wanted in problems, f"{wanted!r} not flagged in:\n{problems}"
+    )
     assert changelog_problems("# Changelog\n") == ["no version section"]
     assert changelog_problems("## 1.0.0-beta (unreleased)\n- Migration: none.\n") == [
         "1.0.0-beta is not written in PEP 440's normal form (1.0.0b0)"
