@@ -47,12 +47,6 @@ class ConsulAgentHandle:
         return f"{self.scheme}://{self.http_addr}"
 
 
-def real_agent_addr() -> str | None:
-    """CONSUL_HTTP_ADDR as ``host:port`` (None when unset)."""
-    scheme_and_addr = _real_agent()
-    return None if scheme_and_addr is None else scheme_and_addr[1]
-
-
 def _real_agent() -> tuple[str, str] | None:
     raw = os.environ.get("CONSUL_HTTP_ADDR", "").strip().rstrip("/")
     if not raw:

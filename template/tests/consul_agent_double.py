@@ -997,9 +997,7 @@ def _is_empty(value: Any) -> bool:
 
 
 def _holds(container: Any, literal: str) -> bool:
-    if isinstance(container, str):
-        return literal in container
-    if isinstance(container, list | dict):
+    if isinstance(container, str | list | dict):
         return literal in container
     return False
 
@@ -1304,8 +1302,7 @@ class ConsulAgentDouble:
             assert "svc-1" in double.services()
 
     Inspection (same JSON shapes as the HTTP API): ``services()``, ``service(id)``,
-    ``checks()``, ``health(name, passing=, tags=)``, ``catalog_services()``,
-    ``deregister_after(check_id)``, ``index``, ``requests``;
+    ``checks()``, ``deregister_after(check_id)``, ``index``, ``requests``;
     ``await wait_for(predicate, timeout)`` re-tests on every change and request.
     Test hooks and faults: ``set_check_status``, ``hold_requests`` /
     ``release_requests``, ``fail_requests``, ``drop_connections``,
@@ -1470,14 +1467,6 @@ class ConsulAgentDouble:
     def checks(self) -> dict[str, dict[str, Any]]:
         ordered = sorted(self._state.checks.items())
         return {cid: self._check_json(c) for cid, c in ordered}
-
-    def health(
-        self, name: str, *, passing: bool = False, tags: Iterable[str] = ()
-    ) -> list[dict[str, Any]]:
-        return self._health_entries(name, passing, list(tags))
-
-    def catalog_services(self) -> dict[str, list[str]]:
-        return self._catalog_services_json()
 
     def deregister_after(self, check_id: str) -> float | None:
         """Seconds a check may stay critical before the reaper removes its
@@ -2017,11 +2006,11 @@ class ConsulAgentDouble:
 
     # ---- check execution -------------------------------------------------- #
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        async def wrapper() -> None:
-            await coro
-
-        task = asyncio.get_running_loop().create_task(wrapper())
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # The coroutine itself, not a wrapper awaiting it: a stop() right after
+        # start() cancels the task before it runs, and a wrapper would leave
+        # the coroutine never awaited (a RuntimeWarning).
+        task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task

@@ -1,0 +1,100 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""Helpers the test modules share: polling with a deadline, ports, agent reads."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+from conftest import ConsulAgentHandle
+from omnibase_core.models.container.model_onex_container import ModelONEXContainer
+from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
+
+type Predicate = Callable[[], bool | Awaitable[bool]]
+
+
+async def _holds(predicate: Predicate) -> bool:
+    outcome = predicate()
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return bool(outcome)
+
+
+async def wait_until(
+    predicate: Predicate,
+    timeout: float = 5.0,
+    message: str = "condition",
+    interval: float = 0.01,
+) -> None:
+    """Poll ``predicate`` (sync or async) until it holds; never a fixed sleep.
+
+    Raises TimeoutError naming ``message`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await _holds(predicate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+        await asyncio.sleep(interval)
+
+
+async def never_within(
+    predicate: Predicate,
+    duration: float,
+    message: str = "condition",
+    interval: float = 0.01,
+) -> None:
+    """Fail if ``predicate`` holds at any poll during ``duration`` seconds."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        if await _holds(predicate):
+            raise AssertionError(f"{message} happened within {duration}s")
+        await asyncio.sleep(interval)
+    if await _holds(predicate):
+        raise AssertionError(f"{message} happened within {duration}s")
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on right now (others may take it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A local TCP port that refuses connections while the context lasts: it
+    stays bound (so no one else can take it) but never listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        yield port
+
+
+async def agent_get(agent: ConsulAgentHandle, path: str) -> Any:
+    """GET ``path`` from the agent (its scheme and ACL token); the JSON body."""
+    headers = {"X-Consul-Token": agent.token} if agent.token else {}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.get(f"{agent.base_url}{path}") as response,
+    ):
+        response.raise_for_status()
+        return await response.json()
+
+
+async def make_node[NodeT](
+    node_class: Callable[[ModelONEXContainer], NodeT], discovery: object
+) -> NodeT:
+    """A node whose container resolves ProtocolServiceDiscovery to ``discovery``."""
+    container = ModelONEXContainer()
+    await container.service_registry.register_instance(
+        ProtocolServiceDiscovery,
+        discovery,
+    )
+    return node_class(container)
