@@ -31,13 +31,13 @@ class MixinEndpointResolution(MixinContractFile):
     _discovery_handler: Any = None
 
     @property
-    def _discovery(self) -> ModelDiscoverySettings:
+    def _discovery_settings(self) -> ModelDiscoverySettings:
         """The node's discovery settings (defaults before initialize())."""
         settings = self._node_settings
         return settings.discovery if settings else ModelDiscoverySettings()
 
     @property
-    def _consul(self) -> ModelConsulSettings:
+    def _consul_settings(self) -> ModelConsulSettings:
         settings = self._node_settings
         return settings.consul if settings else ModelConsulSettings()
 
@@ -52,7 +52,7 @@ class MixinEndpointResolution(MixinContractFile):
         `strategy` defaults to the contract's `discovery.balancing`. Raises
         NoHealthyInstanceError when Consul knows no passing instance.
         """
-        chosen = strategy or self._discovery.balancing
+        chosen = strategy or self._discovery_settings.balancing
         cache = await self._cache_for(service)
         if cache is not None:
             return cache.pick(service, tags, chosen)
@@ -70,12 +70,12 @@ class MixinEndpointResolution(MixinContractFile):
 
     async def _cache_for(self, service: str) -> InstanceCache | None:
         """The instance cache, watching `service` (None: discovery has none)."""
-        cache = await self._cache()
+        cache = await self._find_instance_cache()
         if cache is not None and not cache.answered(service):
-            await cache.ready(service, self._consul.request_timeout)
+            await cache.ready(service, self._consul_settings.request_timeout)
         return cache
 
-    async def _cache(self) -> InstanceCache | None:
+    async def _find_instance_cache(self) -> InstanceCache | None:
         """The discovery handler's instance cache, looked up once."""
         if self._discovery_handler is None:
             handler = await self.container.get_service_discovery()
@@ -113,6 +113,6 @@ class MixinEndpointResolution(MixinContractFile):
 
     async def _watch_dependencies(self, dependencies: Sequence[str]) -> None:
         """Start the watches of declared dependencies now (they do not block)."""
-        if dependencies and (cache := await self._cache()) is not None:
+        if dependencies and (cache := await self._find_instance_cache()) is not None:
             for dependency in dependencies:
                 cache.watch(dependency)
