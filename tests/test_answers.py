@@ -369,20 +369,19 @@ def test_bad_choice_is_rejected_by_copier(
 
 def test_message_rules_flag_a_bad_message() -> None:
     prefix = COPIER_PREFIX.format("port")
-    assert message_problems(prefix + "outside 1-65535; try 8080\nA port.", "port",
-                            "outside 1-65535", "8080") == []
-    assert message_problems(prefix + "outside 1-65535\nTry 8080.\nA port.", "port",
-                            "outside 1-65535", "8080") == []
+    rule, fix = "outside 1-65535", "8080"
+    for good in (f"{rule}; try {fix}\nA port.", f"{rule}\nTry {fix}.\nA port."):
+        assert message_problems(prefix + good, "port", rule, fix) == [], good
     assert_flagged(
-        message_problems(prefix + "x" * 60 + "; try 80", "port", "outside", "8080"),
+        message_problems(prefix + "x" * 60 + "; try 80", "port", rule, fix),
         "first line has 106 > 79 characters",
-        "does not open with the rule 'outside'",
-        "fix '8080' neither ends the first line",
+        f"does not open with the rule {rule!r}",
+        f"fix {fix!r} neither ends the first line",
         "no details",
     )
-    assert message_problems("port is bad", "port", "", "") == [
+    assert message_problems("port is bad", "port", rule, fix) == [
         f"does not start with {prefix!r}"
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize(
@@ -456,19 +455,16 @@ CLI_CASES: dict[str, tuple[list[str], str]] = {
     ),
     "deregister-short": (
         ["service_name=postgres-crud", "deregister_critical_after=59s"],
-        "Validation error for question 'deregister_critical_after': below 1m;"
-        " try 1m",
+        "Validation error for question 'deregister_critical_after': below 1m; try 1m",
     ),
     "tags-bad": (
         ["service_name=postgres-crud", 'extra_tags=["ok", "not ok"]'],
-        "Validation error for question 'extra_tags': tag 2 is invalid;"
-        ' try "not-ok"',
+        "Validation error for question 'extra_tags': tag 2 is invalid; try \"not-ok\"",
     ),
     # copier's YAML parse used to reject it first, naming neither question nor rule.
     "tags-not-yaml": (
         ["service_name=postgres-crud", "extra_tags=[]blue"],
-        "Validation error for question 'extra_tags': not a YAML list;"
-        ' try ["blue"]',
+        "Validation error for question 'extra_tags': not a YAML list; try [\"blue\"]",
     ),
 }
 
