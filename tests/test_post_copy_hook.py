@@ -90,10 +90,13 @@ def copy(src: Path, dst: Path, *, quiet: bool = False) -> None:
 
 
 def run_hook(
-    dst: Path, env: dict[str, str] | None = None
+    dst: Path, env: dict[str, str] | None = None, *extra: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(HOOK), "--dst", str(dst), "--package", "postgres_crud"],
+        [
+            *(sys.executable, str(HOOK), "--dst", str(dst)),
+            *("--package", "postgres_crud", *extra),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -213,14 +216,7 @@ def test_quiet_hook_still_reports_problems(tmp_path: Path) -> None:
     empty_path = tmp_path / "no-git-bin"
     empty_path.mkdir()
     env = clean_git_env({"PATH": str(empty_path)})
-    result = subprocess.run(
-        [sys.executable, str(HOOK), "--dst", str(dst), "--quiet=True"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=60,
-    )
+    result = run_hook(dst, env, "--quiet=True")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("note: git not found")
     assert "Next steps:" not in result.stdout
