@@ -63,7 +63,7 @@ def _render(workdir: Path) -> RenderedPackage:
     _step(f"1. Render a sample node from the template, answers: {dict(DEMO)}")
     # Quiet render: copier's next steps would name a folder the demo deletes.
     package = render_and_install(workdir, DEMO)
-    _say(f"rendered into {package.root} (a git repository with a first commit)")
+    _say(f"rendered into {package.root}")
     _say(f"installed into {package.venv} (console script: {package.project_name})")
     return package
 
