@@ -425,6 +425,15 @@ def test_one_bad_answer_in_this_process(template_src: Path, tmp_path: Path) -> N
     assert not dst.exists()
 
 
+def test_every_validator_has_bad_answers() -> None:
+    validated = {
+        name
+        for name, question in copier_config().items()
+        if isinstance(question, dict) and "validator" in question
+    }
+    assert validated - {question for _, _, question, *_ in BAD_ANSWERS} == set()
+
+
 def test_at_least_80_bad_answers() -> None:
     assert len(BAD_ANSWERS) >= 80
     assert len({case_id for case_id, *_ in BAD_ANSWERS}) == len(BAD_ANSWERS)
