@@ -7,13 +7,19 @@ and computed value, so these tests do not depend on the rest of template/.
 
 from __future__ import annotations
 
+import fcntl
 import keyword
 import multiprocessing
 import os
 import pty
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -744,6 +750,61 @@ def copy_in_a_terminal(
     finally:
         os.close(primary)
         os.close(secondary)
+
+
+class Terminal:
+    """A process on an 80x24 pseudo-terminal; reads what it draws."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.primary, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.process = subprocess.Popen(
+            command, stdin=secondary, stdout=secondary, stderr=secondary,
+            start_new_session=True,
+        )  # fmt: skip
+        os.close(secondary)
+        self.screen = b""
+
+    def wait_for(self, pattern: bytes, timeout: float = 60) -> re.Match[bytes]:
+        """Read until ``pattern`` matches what was drawn, or fail at the deadline."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.screen)) is None:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{pattern!r} never drawn:\n{self.screen[-2000:]!r}"
+            ready, _, _ = select.select([self.primary], [], [], min(left, 1.0))
+            if ready:
+                self.screen += os.read(self.primary, 65536)
+        return found
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.primary, keys)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        os.close(self.primary)
+
+
+def test_interactive_prompt_shows_the_whole_first_line(
+    template_src: Path, tmp_path: Path
+) -> None:
+    # copier shows a validator's message in prompt_toolkit's one-line toolbar,
+    # cut at the terminal's width: the rule and the fix must both be drawn.
+    terminal = Terminal(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--skip-tasks",
+         "--vcs-ref", "HEAD", str(template_src), str(tmp_path / "dst")]
+    )  # fmt: skip
+    try:
+        terminal.wait_for(b"Consul service name")
+        terminal.type(b"\x15Postgres_Crud\r")  # Ctrl-U clears the default first
+        toolbar = terminal.wait_for(rb"(Validation error for question [^\x1b\r\n]*)")
+    finally:
+        terminal.close()
+    line = toolbar[1].decode()
+    assert line == (
+        "Validation error for question 'service_name': bad DNS label; try postgres-crud"
+    )
+    assert len(line) <= COLUMNS
 
 
 def test_validators_see_reserved_names_without_defaults(
