@@ -56,8 +56,8 @@ def _seconds(value: object) -> object:
 def _not_a_busy_loop(seconds: float) -> float:
     if seconds < _MIN_PAUSE_S:
         raise ValueError(
-            f"{seconds:g}s is below the minimum of 10ms: a shorter timeout or "
-            "pause turns the node's retry and watch loops into busy loops"
+            "must be at least the minimum of 10ms: a shorter timeout or pause "
+            "turns the node's retry and watch loops into busy loops"
         )
     return seconds
 
