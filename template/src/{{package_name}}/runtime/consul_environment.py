@@ -135,15 +135,15 @@ def parse_http_addr(value: str, source: str) -> dict[str, object]:
 
     Errors show the address without its credentials (`user:password@`).
     """
-    shown = redact_url_credentials(value if "://" in value else f"//{value}")
-    shown = shown.removeprefix("//")
+    url = value if "://" in value else f"//{value}"
+    shown = redact_url_credentials(url).removeprefix("//")
     if value.startswith("unix://"):
         raise ConfigurationError(
             f"{source}: unix sockets are not supported by this node; "
             "use host:port, http://host:port or https://host:port"
         )
     try:
-        parsed = urlsplit(value if "://" in value else f"//{value}")
+        parsed = urlsplit(url)
     except ValueError as error:  # an unbalanced IPv6 bracket
         raise ConfigurationError(f"{source}={shown!r}: {error}") from None
     scheme = parsed.scheme or "http"
