@@ -31,7 +31,9 @@ class JsonLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = _core_entry(record) or _plain_entry(record)
-        return json.dumps(self._clean(entry), ensure_ascii=False)
+        # ASCII escapes, as omnibase-core writes: a stderr that cannot encode
+        # UTF-8 (a C locale) must not lose the line.
+        return json.dumps(self._clean(entry))
 
     def _clean(self, value: object) -> object:
         """JSON-ready copy of `value` with every string redacted."""
