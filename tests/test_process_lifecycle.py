@@ -313,6 +313,15 @@ def test_lifecycle_events_logged(run: Run) -> None:
     assert {"consul.registered", "consul.deregistered"} <= events
 
 
+def test_every_line_the_node_writes_is_one_json_object(run: Run) -> None:
+    # Console script and `python -m`, omnibase-core's start-up lines included:
+    # a log shipper must be able to parse every line.
+    lines = run.output.splitlines()
+    assert lines, "the node printed nothing at all"
+    plain = [line for line in lines if len(json_lines(line)) != 1]
+    assert plain == []
+
+
 def test_token_never_in_output(run: Run) -> None:
     assert run.output, "the node printed nothing at all"
     assert run.token not in run.output

@@ -290,7 +290,7 @@ class RegistrationKeeper:
                 EnumLogLevel.WARNING,
                 "consul.deregister_failed",
                 f"could not deregister service {registration.service_name!r}: "
-                f"{error or 'timed out'}; Consul reaps it once its check has been "
+                f"{str(error) or 'timed out'}; Consul reaps it once its check has been "
                 "critical for deregister_critical_after",
                 service_id=registration.service_id,
             )
