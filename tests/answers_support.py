@@ -1,4 +1,4 @@
-"""Helpers shared by test_answers.py and test_post_copy_hook.py.
+"""Helpers shared by the template tests: answers, git, template copies.
 
 Also the generator of ``includes/reserved_stdlib_modules.yml`` and
 ``includes/reserved_dependency_modules.yml``::
@@ -262,6 +262,22 @@ def git(cwd: Path, *args: str) -> str:
         env=clean_git_env(),
     )
     return result.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "--all")
+    git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
+
+
+def copy_work_tree(dst: Path) -> None:
+    """The template as it is on disk: tracked and new files, not ignored ones."""
+    listed = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
+    for relative in listed.splitlines():
+        source = REPO_ROOT / relative
+        if source.is_file():
+            target = dst / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
 
 
 def clean_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

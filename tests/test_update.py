@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -27,7 +26,7 @@ from pathlib import Path
 import dunamai
 import pytest
 import yaml
-from answers_support import git
+from answers_support import commit_all, copy_work_tree, git
 from package_checks import CHECKS, SHARED_BIN
 
 from scripts.rendering import (
@@ -72,11 +71,6 @@ durations.py"
 """
 
 
-def commit_all(cwd: Path, message: str) -> None:
-    git(cwd, "add", "--all")
-    git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
-
-
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -98,17 +92,6 @@ class TemplateHistory:
 
     def file_at(self, version: str, path: str) -> str:
         return git(self.root, "show", f"{version}:{path}")
-
-
-def _copy_work_tree(dst: Path) -> None:
-    """The template as it is on disk: tracked and new files, not ignored ones."""
-    listed = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
-    for relative in listed.splitlines():
-        source = REPO_ROOT / relative
-        if source.is_file():
-            target = dst / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
 
 
 def _make_version_0_2_0(root: Path) -> None:
@@ -142,7 +125,7 @@ def _make_version_0_3_0(root: Path) -> None:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
     root = tmp_path_factory.mktemp("history") / "onex-node-template"
-    _copy_work_tree(root)
+    copy_work_tree(root)
     git(root, "init", "--quiet", "--initial-branch=main")
     commit_all(root, OLD)
     git(root, "tag", OLD)
