@@ -280,6 +280,32 @@ def copy_work_tree(dst: Path) -> None:
             shutil.copy2(source, target)
 
 
+CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
+
+
+def unresolved_after_update(project: Path) -> list[str]:
+    """What a `copier update` left to resolve: unmerged paths, .rej files, markers.
+
+    Scans what git sees (tracked and untracked, not ignored: no .venv).
+    """
+    unmerged = git(project, "ls-files", "--unmerged").splitlines()
+    listed = git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    files = [project / relative for relative in listed.splitlines()]
+    return [
+        *(f"unmerged: {line}" for line in unmerged),
+        *(
+            f"{path.relative_to(project).as_posix()}: "
+            + ("rejected hunks" if path.suffix == ".rej" else "conflict markers")
+            for path in files
+            if path.is_file()
+            and (
+                path.suffix == ".rej"
+                or any(marker in path.read_bytes() for marker in CONFLICT_MARKERS)
+            )
+        ),
+    ]
+
+
 def clean_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment without GIT_* variables that redirect git elsewhere."""
     env = {

@@ -29,7 +29,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from answers_support import commit_all, copy_work_tree, git
+from answers_support import (
+    commit_all,
+    copy_work_tree,
+    git,
+    unresolved_after_update,
+)
 from package_checks import SHARED_BIN, assert_succeeded
 
 from scripts.rendering import USER_ENV, git_identity, render
@@ -50,16 +55,12 @@ STEP_BLOCK = re.compile(
     r"<!-- first-contact: (?P<name>[\w-]+) -->\n```sh\n(?P<body>.*?)^```",
     re.DOTALL | re.MULTILINE,
 )
-CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 GIT_NAMES = ("GIT_AUTHOR_", "GIT_COMMITTER_")
 
 
 def readme_steps(readme: str) -> dict[str, str]:
-    """The README's marked `sh` blocks by name (same name: joined in order)."""
-    steps: dict[str, str] = {}
-    for match in STEP_BLOCK.finditer(readme):
-        steps[match["name"]] = steps.get(match["name"], "") + match["body"]
-    return steps
+    """The README's marked `sh` blocks, by name."""
+    return {match["name"]: match["body"] for match in STEP_BLOCK.finditer(readme)}
 
 
 @pytest.fixture(scope="module")
@@ -126,16 +127,7 @@ def run_step(
 
 def assert_updated_cleanly(project: Path) -> None:
     """`copier update` took 0.2.0 and left nothing to resolve."""
-    assert git(project, "ls-files", "--unmerged") == ""
-    assert list(project.rglob("*.rej")) == []
-    marked = [
-        path.relative_to(project).as_posix()
-        for path in project.rglob("*")
-        if path.is_file()
-        and not {".git", ".venv"}.intersection(path.relative_to(project).parts)
-        and any(marker in path.read_bytes() for marker in CONFLICT_MARKERS)
-    ]
-    assert marked == []
+    assert unresolved_after_update(project) == []
     docs = (project / "docs" / "operations.md").read_text(encoding="utf-8")
     assert docs.endswith(DOCS_LINE)
     assert (project / NEW_FILE).read_text(encoding="utf-8") == NEW_FILE_TEXT
@@ -150,7 +142,7 @@ def follow_readme(project: Path, path: str, env: Mapping[str, str]) -> None:
     # is clean, or `copier update` would refuse to run.
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "ls-files", "uv.lock") == "uv.lock\n"
-    assert "passed" in setup.stdout
+    assert re.search(r"\b\d+ passed\b", setup.stdout), setup.stdout
     update = run_step(project, "update", env)
     assert_succeeded(update, "the README's copier update")
     assert "dirty" not in update.stderr
@@ -197,3 +189,17 @@ def test_uv_without_python_312_says_how_to_get_one(
     assert "`uv python install 3.12`" in result.stderr, result.stderr
     assert not managed.exists() or not any(managed.iterdir())
     assert not (project / ".venv").exists()
+
+
+def test_unresolved_after_update_flags_markers_and_rejects(tmp_path: Path) -> None:
+    git(tmp_path, "init", "--quiet")
+    (tmp_path / ".gitignore").write_text(".venv/\n", encoding="utf-8")
+    conflict = "<<<<<<< before updating\nmine\n=======\ntheirs\n>>>>>>> after\n"
+    (tmp_path / "pyproject.toml").write_text(conflict, encoding="utf-8")
+    (tmp_path / "README.md.rej").write_text("@@ -1 +1 @@\n", encoding="utf-8")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "ignored.txt").write_text(conflict, encoding="utf-8")
+    assert unresolved_after_update(tmp_path) == [
+        "README.md.rej: rejected hunks",
+        "pyproject.toml: conflict markers",
+    ]

@@ -26,7 +26,12 @@ from pathlib import Path
 import dunamai
 import pytest
 import yaml
-from answers_support import commit_all, copy_work_tree, git
+from answers_support import (
+    commit_all,
+    copy_work_tree,
+    git,
+    unresolved_after_update,
+)
 from package_checks import CHECKS, SHARED_BIN
 
 from scripts.rendering import (
@@ -52,7 +57,6 @@ PATTERN_CHANGE = (
 MOVED_FROM = f"{RUNTIME}/durations.py"
 MOVED_TO = f"{RUNTIME}/duration_parsing.py"
 NEW_QUESTION = "owning_team"
-CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 TOOL_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 # The entry copier.yml documents for a move, for 0.2.0.
@@ -272,17 +276,7 @@ def test_recorded_answers_win_over_new_defaults(updated: UpdatedPackage) -> None
 
 
 def test_no_conflicts_left(updated: UpdatedPackage) -> None:
-    project = updated.project
-    assert git(project, "ls-files", "--unmerged") == ""
-    assert list(project.rglob("*.rej")) == []
-    marked = [
-        path.relative_to(project).as_posix()
-        for path in project.rglob("*")
-        if path.is_file()
-        and ".git" not in path.relative_to(project).parts
-        and any(marker in path.read_bytes() for marker in CONFLICT_MARKERS)
-    ]
-    assert marked == []
+    assert unresolved_after_update(updated.project) == []
 
 
 def test_migration_moved_the_module(
