@@ -280,6 +280,20 @@ def copy_work_tree(dst: Path) -> None:
             shutil.copy2(source, target)
 
 
+def release(root: Path, version: str) -> None:
+    """Commit everything in the template copy ``root`` and tag it ``version``."""
+    commit_all(root, version)
+    git(root, "tag", version)
+
+
+def released_template_copy(root: Path, version: str) -> Path:
+    """A git copy of the template as it is on disk at ``root``, tagged ``version``."""
+    copy_work_tree(root)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    release(root, version)
+    return root
+
+
 CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 
 

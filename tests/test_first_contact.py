@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 from answers_support import (
-    commit_all,
-    copy_work_tree,
     git,
+    release,
+    released_template_copy,
     unresolved_after_update,
 )
 from package_checks import SHARED_BIN, assert_succeeded
@@ -66,15 +66,11 @@ def readme_steps(readme: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("first-contact") / "onex-node-template"
-    copy_work_tree(root)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    commit_all(root, OLD)
-    git(root, "tag", OLD)
+    released_template_copy(root, OLD)
     with (root / DOCS_TEMPLATE).open("a", encoding="utf-8") as docs:
         docs.write(DOCS_LINE)
     (root / "template" / NEW_FILE).write_text(NEW_FILE_TEXT, encoding="utf-8")
-    commit_all(root, NEW)
-    git(root, "tag", NEW)
+    release(root, NEW)
     return root
 
 

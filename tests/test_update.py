@@ -28,8 +28,9 @@ import pytest
 import yaml
 from answers_support import (
     commit_all,
-    copy_work_tree,
     git,
+    release,
+    released_template_copy,
     unresolved_after_update,
 )
 from package_checks import CHECKS, SHARED_BIN
@@ -129,17 +130,12 @@ def _make_version_0_3_0(root: Path) -> None:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
     root = tmp_path_factory.mktemp("history") / "onex-node-template"
-    copy_work_tree(root)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    commit_all(root, OLD)
-    git(root, "tag", OLD)
+    released_template_copy(root, OLD)
     _make_version_0_2_0(root)
-    commit_all(root, NEW)
-    git(root, "tag", NEW)
+    release(root, NEW)
     git(root, "checkout", "--quiet", "-b", "new-question")
     _make_version_0_3_0(root)
-    commit_all(root, NEWEST)
-    git(root, "tag", NEWEST)
+    release(root, NEWEST)
     git(root, "checkout", "--quiet", "main")
     # Work after the 0.2.0 release, not tagged yet.
     with (root / "CHANGELOG.md").open("a", encoding="utf-8") as changelog:
