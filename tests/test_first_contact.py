@@ -18,6 +18,11 @@ cannot drift from the docs. What the environment adds, and why:
 
 Nothing else: uv and pip reach the package index as they would for a user
 (uv's cache is warm from the bootstrap, pip downloads).
+
+Two cheap tests cover the interpreter traps of docs/operations.md ("Set it
+up"): no Python 3.12 at all (uv names `uv python install 3.12` and downloads
+nothing), and a pyenv shim that exits 127 (uv names it; `uv sync --python`
+gets past it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -56,6 +62,8 @@ STEP_BLOCK = re.compile(
     re.DOTALL | re.MULTILINE,
 )
 GIT_NAMES = ("GIT_AUTHOR_", "GIT_COMMITTER_")
+# What pyenv's shim does when no installed version provides the command.
+PYENV_SHIM = '#!/bin/sh\necho "pyenv: python3.12: command not found" >&2\nexit 127\n'
 
 
 def readme_steps(readme: str) -> dict[str, str]:
@@ -101,6 +109,21 @@ def user_env(tools: Path) -> dict[str, str]:
     return env
 
 
+def run(
+    command: list[str], project: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``project`` with exactly ``env`` (exit codes not checked)."""
+    return subprocess.run(
+        command,
+        cwd=project,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def run_step(
     project: Path, name: str, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
@@ -110,15 +133,8 @@ def run_step(
     # The README commits; git_identity() supplies an identity if none is set.
     with git_identity():
         identity = {k: v for k, v in os.environ.items() if k.startswith(GIT_NAMES)}
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", steps[name]],
-        cwd=project,
-        env={**env, **identity},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    script = ["bash", "-euo", "pipefail", "-c", steps[name]]
+    return run(script, project, {**env, **identity})
 
 
 def assert_updated_cleanly(project: Path) -> None:
@@ -152,9 +168,7 @@ def test_readme_with_uv_then_update(project: Path, tmp_path: Path) -> None:
 
 def test_readme_with_pip_alone_then_update(project: Path, tmp_path: Path) -> None:
     env = user_env(tools_dir(tmp_path / "tools", "copier"))
-    no_uv = subprocess.run(
-        ["bash", "-c", "command -v uv"], env=env, capture_output=True, check=False
-    )
+    no_uv = run(["bash", "-c", "command -v uv"], project, env)
     assert no_uv.returncode == 1, "uv is on PATH: this would not be the pip path"
     follow_readme(project, "pip", env)
 
@@ -171,20 +185,37 @@ def test_uv_without_python_312_says_how_to_get_one(
         "UV_PYTHON_INSTALL_DIR": str(managed),
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
     }
-    result = subprocess.run(
-        ["uv", "sync"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run(["uv", "sync"], project, env)
     assert result.returncode != 0, result.stdout
     assert "No interpreter found for Python 3.12" in result.stderr, result.stderr
     assert "`uv python install 3.12`" in result.stderr, result.stderr
     assert not managed.exists() or not any(managed.iterdir())
     assert not (project / ".venv").exists()
+
+
+def test_broken_pyenv_shim_is_named_and_python_option_gets_past_it(
+    project: Path, tmp_path: Path
+) -> None:
+    # The trap of issue 11: the only python3.12 on PATH is a pyenv shim that
+    # exits 127. uv must name it (not download a Python), and the documented
+    # `uv sync --python /path/to/python3.12` must get past it for good.
+    tools = tools_dir(tmp_path / "tools", "uv")
+    shim = tools / "python3.12"
+    shim.write_text(PYENV_SHIM, encoding="utf-8")
+    shim.chmod(0o755)
+    env = {**user_env(tools), "PATH": str(tools)}
+    stuck = run(["uv", "sync"], project, env)
+    assert stuck.returncode != 0, stuck.stdout
+    assert "Failed to inspect Python interpreter" in stuck.stderr, stuck.stderr
+    assert str(shim) in stuck.stderr and "command not found" in stuck.stderr
+    python = Path(sys.base_prefix) / "bin" / "python3.12"
+    synced = run(["uv", "sync", "--python", str(python)], project, env)
+    assert_succeeded(synced, "uv sync --python")
+    # Later commands keep that interpreter: .venv satisfies .python-version.
+    version = "import sys; print(sys.version_info[:2])"
+    again = run(["uv", "run", "python", "-c", version], project, env)
+    assert_succeeded(again, "uv run python")
+    assert again.stdout.strip() == "(3, 12)"
 
 
 def test_unresolved_after_update_flags_markers_and_rejects(tmp_path: Path) -> None:
