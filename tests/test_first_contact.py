@@ -162,6 +162,10 @@ def follow_readme(project: Path, path: str, env: Mapping[str, str]) -> None:
 
 
 def test_readme_with_uv_then_update(project: Path, tmp_path: Path) -> None:
+    # The README's update command is the one of docs/template.md's routine.
+    readme = readme_steps((project / "README.md").read_text(encoding="utf-8"))
+    routine = (project / "docs" / "template.md").read_text(encoding="utf-8")
+    assert all(f"\n{line}" in routine for line in readme["update"].splitlines())
     env = user_env(tools_dir(tmp_path / "tools", "uv", "copier"))
     follow_readme(project, "uv", env)
 
