@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from scripts.consul_agents import (
     FAST_CHECKS,
@@ -237,7 +238,8 @@ def test_registers_routable_address_and_port(run: Run) -> None:
 def test_registration_tags(run: Run) -> None:
     registration = run.require(run.registration, "registration")
     answers = run.package.answers
-    extra_tags = answers.get("extra_tags") or []
+    # Recorded as copier was given it: a YAML list as text.
+    extra_tags = yaml.safe_load(str(answers.get("extra_tags", "[]")))
     assert isinstance(extra_tags, list)
     expected = {"onex", answers["node_type"], answers["domain"], *extra_tags}
     assert expected <= set(registration["Tags"])
