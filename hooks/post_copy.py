@@ -159,18 +159,21 @@ def next_steps(dst: Path, package: str, port: str, health_path: str) -> str:
     """Short next steps for the new project."""
     steps: list[tuple[str, str]] = [
         (f"cd {dst}", ""),
-        ("uv sync", "install (or: pip install -e . plus the dev group)"),
+        ("uv sync", "install; writes uv.lock"),
+        # Committed at once: CI installs it, and an untracked file would make
+        # the next `copier update` refuse to run (dirty work tree).
+        ("git add uv.lock && git commit -m 'Lock dependencies'", "commit the lock"),
+        ("uv run pytest", "test"),
     ]
     if package:
         url = f"http://localhost:{port or '<port>'}{health_path or '/health'}"
         steps.append((f"uv run python -m {package}", f"run; health check at {url}"))
-    steps += [
-        ("uv run pytest", "test"),
+    steps.append(
         (
             "copier update --trust --skip-answered --defaults",
             "later: newer template patterns",
-        ),
-    ]
+        )
+    )
     width = max(len(command) for command, comment in steps if comment)
     lines = ["Next steps:"]
     for command, comment in steps:
@@ -178,7 +181,8 @@ def next_steps(dst: Path, package: str, port: str, health_path: str) -> str:
             f"  {command.ljust(width)}  # {comment}" if comment else f"  {command}"
         )
     lines.append(
-        "See docs/operations.md (configuration) and docs/template.md (updates)."
+        "No uv? README.md (Quick start) has the pip path. See docs/operations.md\n"
+        "(setup, configuration) and docs/template.md (updates)."
     )
     return "\n".join(lines)
 

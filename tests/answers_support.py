@@ -1,4 +1,4 @@
-"""Helpers shared by test_answers.py and test_post_copy_hook.py.
+"""Helpers shared by the template tests: answers, git, template copies.
 
 Also the generator of ``includes/reserved_stdlib_modules.yml`` and
 ``includes/reserved_dependency_modules.yml``::
@@ -262,6 +262,62 @@ def git(cwd: Path, *args: str) -> str:
         env=clean_git_env(),
     )
     return result.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "--all")
+    git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
+
+
+def copy_work_tree(dst: Path) -> None:
+    """The template as it is on disk: tracked and new files, not ignored ones."""
+    listed = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
+    for relative in listed.splitlines():
+        source = REPO_ROOT / relative
+        if source.is_file():
+            target = dst / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def release(root: Path, version: str) -> None:
+    """Commit everything in the template copy ``root`` and tag it ``version``."""
+    commit_all(root, version)
+    git(root, "tag", version)
+
+
+def released_template_copy(root: Path, version: str) -> Path:
+    """A git copy of the template as it is on disk at ``root``, tagged ``version``."""
+    copy_work_tree(root)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    release(root, version)
+    return root
+
+
+CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
+
+
+def unresolved_after_update(project: Path) -> list[str]:
+    """What a `copier update` left to resolve: unmerged paths, .rej files, markers.
+
+    Scans what git sees (tracked and untracked, not ignored: no .venv).
+    """
+    unmerged = git(project, "ls-files", "--unmerged").splitlines()
+    listed = git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    files = [project / relative for relative in listed.splitlines()]
+    return [
+        *(f"unmerged: {line}" for line in unmerged),
+        *(
+            f"{path.relative_to(project).as_posix()}: "
+            + ("rejected hunks" if path.suffix == ".rej" else "conflict markers")
+            for path in files
+            if path.is_file()
+            and (
+                path.suffix == ".rej"
+                or any(marker in path.read_bytes() for marker in CONFLICT_MARKERS)
+            )
+        ),
+    ]
 
 
 def clean_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

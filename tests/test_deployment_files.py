@@ -59,6 +59,8 @@ DOCKERIGNORE = ".dockerignore"
 COMPOSE = "compose.yaml"
 WORKFLOW = ".github/workflows/ci.yml"
 TEMPLATE_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
+# A `uv sync` line without --locked.
+UNLOCKED_SYNC = re.compile(r"^(?!.*--locked).*\buv sync\b.*$", re.MULTILINE)
 
 # python:3.12-slim pinned: a patch version (3.12.12-slim-bookworm), a digest, or both.
 PYTHON_312_SLIM = re.compile(
@@ -400,6 +402,12 @@ def workflow_problems(doc: Mapping[str, Any]) -> list[str]:
         for name, job in jobs.items()
         if "timeout-minutes" not in job
     ]
+    # uv.lock is committed (docs/operations.md): CI installs exactly it.
+    problems += [
+        f"job {name} runs `uv sync` without --locked"
+        for name, job in jobs.items()
+        if UNLOCKED_SYNC.search(workflow_runs(job))
+    ]
     hermetic = [
         name
         for name, job in jobs.items()
@@ -674,9 +682,11 @@ def test_compose_checks_flag_a_bad_compose() -> None:
 
 
 def test_workflow_checks_flag_a_workflow_without_real_consul() -> None:
-    bad = {"jobs": {"test": {"steps": [{"run": "pytest"}, {"run": "ruff check ."}]}}}
+    steps = [{"run": "uv sync"}, {"run": "pytest"}, {"run": "ruff check ."}]
+    bad = {"jobs": {"test": {"steps": steps}}}
     assert_flagged(
         workflow_problems(bad),
+        "job test runs `uv sync` without --locked",
         "mypy --strict src tests",
         "onex validate --strict src",
         "Consul service container",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -26,7 +25,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answers_support import git
+from answers_support import (
+    commit_all,
+    git,
+    release,
+    released_template_copy,
+    unresolved_after_update,
+)
 from package_checks import CHECKS, SHARED_BIN
 
 from scripts.rendering import (
@@ -52,7 +57,6 @@ PATTERN_CHANGE = (
 MOVED_FROM = f"{RUNTIME}/durations.py"
 MOVED_TO = f"{RUNTIME}/duration_parsing.py"
 NEW_QUESTION = "owning_team"
-CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 TOOL_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 # The entry copier.yml documents for a move, for 0.2.0.
@@ -69,11 +73,6 @@ MIGRATION_ENTRY = """_migrations:
 durations.py"
       - "--src={{ _copier_conf.src_path }}"
 """
-
-
-def commit_all(cwd: Path, message: str) -> None:
-    git(cwd, "add", "--all")
-    git(cwd, "commit", "--quiet", "--no-verify", "--message", message)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -97,17 +96,6 @@ class TemplateHistory:
 
     def file_at(self, version: str, path: str) -> str:
         return git(self.root, "show", f"{version}:{path}")
-
-
-def _copy_work_tree(dst: Path) -> None:
-    """The template as it is on disk: tracked and new files, not ignored ones."""
-    listed = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
-    for relative in listed.splitlines():
-        source = REPO_ROOT / relative
-        if source.is_file():
-            target = dst / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
 
 
 def _make_version_0_2_0(root: Path) -> None:
@@ -141,17 +129,12 @@ def _make_version_0_3_0(root: Path) -> None:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
     root = tmp_path_factory.mktemp("history") / "onex-node-template"
-    _copy_work_tree(root)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    commit_all(root, OLD)
-    git(root, "tag", OLD)
+    released_template_copy(root, OLD)
     _make_version_0_2_0(root)
-    commit_all(root, NEW)
-    git(root, "tag", NEW)
+    release(root, NEW)
     git(root, "checkout", "--quiet", "-b", "new-question")
     _make_version_0_3_0(root)
-    commit_all(root, NEWEST)
-    git(root, "tag", NEWEST)
+    release(root, NEWEST)
     git(root, "checkout", "--quiet", "main")
     # Work after the 0.2.0 release, not tagged yet.
     with (root / "CHANGELOG.md").open("a", encoding="utf-8") as changelog:
@@ -286,17 +269,7 @@ def test_recorded_answers_win_over_new_defaults(updated: UpdatedPackage) -> None
 
 
 def test_no_conflicts_left(updated: UpdatedPackage) -> None:
-    project = updated.project
-    assert git(project, "ls-files", "--unmerged") == ""
-    assert list(project.rglob("*.rej")) == []
-    marked = [
-        path.relative_to(project).as_posix()
-        for path in project.rglob("*")
-        if path.is_file()
-        and ".git" not in path.relative_to(project).parts
-        and any(marker in path.read_bytes() for marker in CONFLICT_MARKERS)
-    ]
-    assert marked == []
+    assert unresolved_after_update(updated.project) == []
 
 
 def test_migration_moved_the_module(
