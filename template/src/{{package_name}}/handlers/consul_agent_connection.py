@@ -97,9 +97,9 @@ class ConsulAgentConnection:
         (Consul does not know the service or check).
 
         Raises ConsulRejectedError (400, 401, 403, 407), ConsulUnavailableError
-        (429, 5xx) or ConsulAnswerError (any other status, or an answer longer
-        than `max_body` bytes); error bodies appear truncated, on one line,
-        without the token.
+        (429, 5xx, or an answer longer than `max_body` bytes) or
+        ConsulAnswerError (any other status); error bodies appear truncated,
+        on one line, without the token.
         """
         endpoint = f"{method} {path}"
         async with self._session.request(
@@ -155,11 +155,10 @@ async def _read_at_most(
     return b"".join(chunks)
 
 
-def _too_large(operation: str, endpoint: str, limit: int) -> ConsulAnswerError:
-    return ConsulAnswerError(
-        operation,
-        endpoint,
-        f"the answer is larger than {limit} bytes (discovery.max_answer_size)",
+def _too_large(operation: str, endpoint: str, limit: int) -> ConsulUnavailableError:
+    return ConsulUnavailableError(
+        f"{operation}: the answer to {endpoint} is larger than {limit} bytes "
+        "(discovery.max_answer_size); not read"
     )
 
 

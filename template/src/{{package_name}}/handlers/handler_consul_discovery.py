@@ -34,11 +34,11 @@ from .consul_answers import (
     AGENT_CHECKS,
     AGENT_SERVICE,
     CATALOG_SERVICES,
-    HEALTH_ENTRIES,
     as_record,
     blocking_index,
     expect_empty,
     expect_json,
+    health_entries,
 )
 
 # A service record as ProtocolServiceDiscovery defines it.
@@ -154,7 +154,7 @@ class HandlerConsulDiscovery:
         )
         return [
             ModelInstanceEndpoint.from_health_entry(entry).as_record()
-            for entry in expect_json(answer, HEALTH_ENTRIES)
+            for entry in health_entries(answer)
         ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
@@ -248,9 +248,9 @@ class HandlerConsulDiscovery:
             # A blocking query legitimately takes up to wait + wait/16.
             timeout=wait * 17 / 16 + self._settings.request_timeout,
         )
-        entries = expect_json(answer, HEALTH_ENTRIES)
         return blocking_index(answer), [
-            ModelInstanceEndpoint.from_health_entry(entry) for entry in entries
+            ModelInstanceEndpoint.from_health_entry(entry)
+            for entry in health_entries(answer)
         ]
 
     async def _send(

@@ -14,9 +14,10 @@ def backoff_delay(attempt: int, initial_s: float, cap_s: float) -> float:
     computed below the cap: `2.0 ** attempt` overflows after 1,024 failures,
     which an agent down for a few hours reaches.
     """
-    doublings = max(attempt - 1, 0)
+    doublings = attempt - 1 if attempt > 1 else 0
     if initial_s >= cap_s or doublings >= math.log2(cap_s / initial_s):
         step = cap_s
     else:
         step = initial_s * 2.0**doublings
-    return step / 2 + random.uniform(0, step / 2)
+    half = step / 2
+    return half + random.random() * half

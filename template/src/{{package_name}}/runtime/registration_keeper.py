@@ -87,8 +87,9 @@ class RegistrationKeeper:
         self._stopped = False
         # Failed registration attempts since the last success.
         self._failures = 0
-        # True while confirmations fail (logged once, at the start).
-        self._unconfirmed = False
+        # Why confirmations failed since the last success: each reason is
+        # logged once, so a second kind of failure is not hidden by the first.
+        self._unconfirmed: set[str] = set()
 
     @property
     def registered(self) -> bool:
@@ -192,7 +193,8 @@ class RegistrationKeeper:
         try:
             still_registered = await self._confirm_registration()
         except (ConsulUnavailableError, ConsulRejectedError) as error:
-            if not self._unconfirmed:
+            if str(error) not in self._unconfirmed:
+                self._unconfirmed.add(str(error))
                 log_event(
                     EnumLogLevel.WARNING,
                     "consul.unreachable",
@@ -201,9 +203,8 @@ class RegistrationKeeper:
                     "still trying",
                     service_id=self._registration.service_id,
                 )
-            self._unconfirmed = True
             return self._confirmation_pause()
-        self._unconfirmed = False
+        self._unconfirmed.clear()
         if still_registered:
             return self._confirmation_pause()
         self._registered.clear()
