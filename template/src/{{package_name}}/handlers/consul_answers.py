@@ -27,17 +27,22 @@ _INDEX = re.compile(r"[0-9]{1,19}")
 _ERRORS_SHOWN = 3
 
 
-class ConsulWeights(TypedDict):
-    Passing: int
+class AgentInstanceFields(TypedDict):
+    """A service instance as Consul describes it: the fields the node reads."""
 
-
-class HealthInstanceFields(TypedDict):
     ID: str
     Service: str
     Address: str
     Port: int
     Tags: NotRequired[list[str] | None]
     Meta: NotRequired[dict[str, str] | None]
+
+
+class ConsulWeights(TypedDict):
+    Passing: int
+
+
+class HealthInstanceFields(AgentInstanceFields):
     Weights: NotRequired[ConsulWeights | None]
 
 
@@ -48,15 +53,6 @@ class HealthNodeFields(TypedDict):
 class HealthEntryFields(TypedDict):
     Node: HealthNodeFields
     Service: HealthInstanceFields
-
-
-class AgentInstanceFields(TypedDict):
-    ID: str
-    Service: str
-    Address: str
-    Port: int
-    Tags: NotRequired[list[str] | None]
-    Meta: NotRequired[dict[str, str] | None]
 
 
 class AgentCheckFields(TypedDict):

@@ -34,8 +34,6 @@ class ConsulAnswerError(ConsulUnavailableError):
             f"{operation}: Consul answered something that is not Consul's "
             f"on {endpoint}: {problem}"
         )
-        self.endpoint = endpoint
-        self.problem = problem
 
 
 class ConsulRejectedError(Exception):

@@ -39,10 +39,6 @@ def failure_level(attempt: int, novel: bool) -> EnumLogLevel | None:
     return None
 
 
-def _ignore(error: Exception, attempt: int, level: EnumLogLevel | None) -> None:
-    del error, attempt, level
-
-
 class SupervisedLoop:
     """Run `step` until it returns None or the task is cancelled.
 
@@ -60,8 +56,8 @@ class SupervisedLoop:
         step: Step,
         retry: tuple[float, float],
         *,
-        expected: tuple[type[Exception], ...] = (),
-        on_failure: FailureHook = _ignore,
+        expected: tuple[type[Exception], ...],
+        on_failure: FailureHook,
         secrets: tuple[str, ...] = (),
         sleep: Sleep = asyncio.sleep,
     ) -> None:
