@@ -165,12 +165,13 @@ class RegistrationKeeper:
     def _failed(
         self, error: Exception, attempt: int, level: EnumLogLevel | None
     ) -> None:
-        """A step raised: count it; log Consul's failures (the loop logs others)."""
+        """A step raised: count a failed registration; log Consul's failures
+        (the loop logs the others)."""
         if isinstance(error, ConsulUnavailableError) and not error.reached:
             self._may_be_registered = self._ever_registered
         if not self.registered:
             self._failures = attempt
-        self._note_failure(error)
+            self._note_failure(error)
         if isinstance(error, ConsulUnavailableError) and level is not None:
             self._log_unavailable(error, attempt, level)
 
