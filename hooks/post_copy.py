@@ -6,12 +6,15 @@ copier.yml). It
 1. makes the project a git repository with a first commit, so that
    `copier update` works later (update needs a clean git work tree), unless the
    project already lies inside a git work tree (then git is left alone);
-2. prints short next steps.
+2. prints short next steps, unless copier runs quietly (`copier copy --quiet`,
+   or `run_copy(quiet=True)` as the template's own demo, bench and tests do:
+   they render into folders they delete). Problems are printed either way.
 
 It never fails the copy: when git is missing or a git command fails it prints a
 note and exits 0. Running it again changes nothing.
 
 Usage: post_copy.py [--dst DIR] [--package NAME] [--port N] [--health-path PATH]
+                    [--quiet=true|false]
 """
 
 from __future__ import annotations
@@ -125,11 +128,11 @@ def init_repository(git: str, dst: Path) -> str:
     return _git(git, dst, "rev-parse", "--short", "HEAD").stdout.strip()
 
 
-def set_up_git(dst: Path) -> str:
-    """Do the git part; return one line saying what happened."""
+def set_up_git(dst: Path) -> tuple[bool, str]:
+    """Do the git part; return (done as planned, one line saying what happened)."""
     git = shutil.which("git")
     if git is None:
-        return (
+        return False, (
             "note: git not found, so the project is not a git repository yet. "
             "`copier update` needs one: run `git init && git add -A && "
             "git commit -m 'Generate project'` once git is installed."
@@ -138,18 +141,18 @@ def set_up_git(dst: Path) -> str:
         if inside_work_tree(git, dst):
             top = _git(git, dst, "rev-parse", "--show-toplevel", check=False)
             where = top.stdout.strip() or str(dst)
-            return (
+            return True, (
                 f"git: already inside the git work tree at {where}; "
                 "left as it is (commit the new files there)."
             )
         commit = init_repository(git, dst)
     except GitError as error:
-        return (
+        return False, (
             f"note: could not create the first commit ({error}). "
             "`copier update` needs a clean git work tree: commit the project "
             "yourself."
         )
-    return f"git: new repository with a first commit ({commit})."
+    return True, f"git: new repository with a first commit ({commit})."
 
 
 def next_steps(dst: Path, package: str, port: str, health_path: str) -> str:
@@ -186,14 +189,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--package", default="", help="import package name")
     parser.add_argument("--port", default="", help="health endpoint port")
     parser.add_argument("--health-path", default="", help="health endpoint path")
+    # copier.yml passes copier's own quiet setting, rendered as True or False.
+    parser.add_argument(
+        "--quiet",
+        type=lambda text: text.strip().lower() == "true",
+        default=False,
+        help="print problems only (true/false)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     dst = Path(args.dst).resolve()
-    print(set_up_git(dst))
-    print(next_steps(dst, args.package, args.port, args.health_path))
+    as_planned, report = set_up_git(dst)
+    if not (as_planned and args.quiet):
+        print(report)
+    if not args.quiet:
+        print(next_steps(dst, args.package, args.port, args.health_path))
     return 0
 
 

@@ -31,7 +31,8 @@ CUSTOM: Mapping[str, object] = {
     "check_interval": "15s",
     "check_timeout": "3s",
     "deregister_critical_after": "90s",
-    "extra_tags": ["blue", "canary"],
+    # A YAML list as text, as `copier copy --data extra_tags=...` gives it.
+    "extra_tags": '["blue", "canary"]',
     "description": "Keeps inventory in sync: it's 100% async, #1 for 'stock'",
     "author": "Zoë O'Brien",
 }
@@ -63,5 +64,5 @@ DEMO: Mapping[str, object] = {
     "service_name": "inventory-demo",
     "node_type": "effect",
     "domain": "demo",
-    "extra_tags": ["demo"],
+    "extra_tags": '["demo"]',
 }

@@ -61,9 +61,8 @@ def main() -> int:
 
 def _render(workdir: Path) -> RenderedPackage:
     _step(f"1. Render a sample node from the template, answers: {dict(DEMO)}")
-    _say("(what copier's post-copy task prints to a user follows)\n")
+    # Quiet render: copier's next steps would name a folder the demo deletes.
     package = render_and_install(workdir, DEMO)
-    print()
     _say(f"rendered into {package.root}")
     _say(f"installed into {package.venv} (console script: {package.project_name})")
     return package

@@ -21,6 +21,8 @@ from answers_support import (
 from copier import run_copy, run_update
 from plumbum import local
 
+from scripts.rendering import render
+
 HOOK = REPO_ROOT / "hooks" / "post_copy.py"
 FALLBACK_IDENTITY = "ONEX node template <onex-node-template@localhost>"
 DATA = {"service_name": "postgres-crud"}
@@ -74,8 +76,8 @@ def git_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         local.env.update(saved)
 
 
-def copy(src: Path, dst: Path) -> None:
-    """`copier copy` with tasks (the hook) enabled."""
+def copy(src: Path, dst: Path, *, quiet: bool = False) -> None:
+    """`copier copy` with tasks (the hook) enabled, as a user runs it."""
     run_copy(
         str(src),
         str(dst),
@@ -83,15 +85,18 @@ def copy(src: Path, dst: Path) -> None:
         defaults=True,
         unsafe=True,
         vcs_ref="HEAD",
-        quiet=True,
+        quiet=quiet,
     )
 
 
 def run_hook(
-    dst: Path, env: dict[str, str] | None = None
+    dst: Path, env: dict[str, str] | None = None, *extra: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(HOOK), "--dst", str(dst), "--package", "postgres_crud"],
+        [
+            *(sys.executable, str(HOOK), "--dst", str(dst)),
+            *("--package", "postgres_crud", *extra),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -205,6 +210,44 @@ def test_missing_git_does_not_fail_the_hook(tmp_path: Path) -> None:
     assert not (dst / ".git").exists()
 
 
+def test_quiet_hook_still_reports_problems(tmp_path: Path) -> None:
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    empty_path = tmp_path / "no-git-bin"
+    empty_path.mkdir()
+    env = clean_git_env({"PATH": str(empty_path)})
+    result = run_hook(dst, env, "--quiet=True")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("note: git not found")
+    assert "Next steps:" not in result.stdout
+
+
+def test_quiet_copy_commits_and_prints_nothing(
+    template_src: Path,
+    tmp_path: Path,
+    git_home: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    dst = tmp_path / "dst"
+    copy(template_src, dst, quiet=True)
+    assert commit_count(dst) == 1
+    assert capfd.readouterr() == ("", "")
+
+
+def test_render_helper_of_demo_and_bench_prints_nothing(
+    template_src: Path,
+    tmp_path: Path,
+    git_home: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # scripts.rendering.render is the render step of `make demo`, `make bench`
+    # and the tests; the demo prints what it means around it. The template has
+    # no tag: copier's "No git tags found" warning must not show either.
+    project = render(tmp_path / "dst", DATA, src=template_src)
+    assert commit_count(project) == 1
+    assert capfd.readouterr() == ("", "")
+
+
 def test_missing_git_does_not_fail_the_copy(template_src: Path, tmp_path: Path) -> None:
     """Whole `copier copy` with no git on PATH (template as a plain directory)."""
     plain = tmp_path / "plain-template"
@@ -258,7 +301,8 @@ def test_update_does_not_run_the_hook(
     copy(template_src, dst)
     before = head(dst)
     capfd.readouterr()
-    run_update(str(dst), overwrite=True, unsafe=True, defaults=True, quiet=True)
+    # Not quiet, so that the hook would be heard if it ran.
+    run_update(str(dst), overwrite=True, unsafe=True, defaults=True, vcs_ref="HEAD")
     assert "Next steps:" not in capfd.readouterr().out
     assert head(dst) == before
     assert status(dst) == ""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from scripts.consul_agents import (
     FAST_CHECKS,
@@ -237,7 +238,8 @@ def test_registers_routable_address_and_port(run: Run) -> None:
 def test_registration_tags(run: Run) -> None:
     registration = run.require(run.registration, "registration")
     answers = run.package.answers
-    extra_tags = answers.get("extra_tags") or []
+    # Recorded as copier was given it: a YAML list as text.
+    extra_tags = yaml.safe_load(str(answers.get("extra_tags", "[]")))
     assert isinstance(extra_tags, list)
     expected = {"onex", answers["node_type"], answers["domain"], *extra_tags}
     assert expected <= set(registration["Tags"])
@@ -309,6 +311,15 @@ def test_sigterm_deregisters(run: Run) -> None:
 def test_lifecycle_events_logged(run: Run) -> None:
     events = {_event(record) for record in json_lines(run.output)}
     assert {"consul.registered", "consul.deregistered"} <= events
+
+
+def test_every_line_the_node_writes_is_one_json_object(run: Run) -> None:
+    # Console script and `python -m`, omnibase-core's start-up lines included:
+    # a log shipper must be able to parse every line.
+    lines = run.output.splitlines()
+    assert lines, "the node printed nothing at all"
+    plain = [line for line in lines if len(json_lines(line)) != 1]
+    assert plain == []
 
 
 def test_token_never_in_output(run: Run) -> None:

@@ -24,7 +24,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import dunamai
 import pytest
 import yaml
 from answers_support import git
@@ -283,9 +282,7 @@ def test_recorded_answers_win_over_new_defaults(updated: UpdatedPackage) -> None
     # The default moved to 15s; this node was generated with 10s and keeps it.
     assert answers["check_interval"] == "10s"
     assert (answers["_commit"], answers["_template_version"]) == (NEW, NEW)
-    contract = next(updated.project.rglob("contract.yaml"))
-    service = yaml.safe_load(contract.read_text("utf-8"))["config"]["service"]
-    assert service["template_version"] == NEW
+    assert consul_meta_version(updated.project) == NEW
 
 
 def test_no_conflicts_left(updated: UpdatedPackage) -> None:
@@ -387,34 +384,52 @@ def test_check_update_sees_the_newer_version(
         check=False,
     )
     assert quiet.returncode == 2, quiet.stderr
-    report = subprocess.run(
-        [copier, "check-update", "--output-format", "json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(report.stdout) == {
+    assert check_update_report(project) == {
         "update_available": True,
         "current_version": OLD,
         "latest_version": NEWEST,
     }
 
 
-def test_untagged_template_commit_is_recorded_as_copier_versions_it(
-    history: TemplateHistory, tmp_path: Path
-) -> None:
-    project = render(
-        tmp_path / "ledger-writer", ANSWERS, src=history.root, vcs_ref="main"
+def check_update_report(project: Path) -> dict[str, object]:
+    """`copier check-update --output-format json`, run in the project."""
+    report = subprocess.run(
+        [str(SHARED_BIN / "copier"), "check-update", "--output-format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    loaded = json.loads(report.stdout)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def consul_meta_version(project: Path) -> object:
+    """The `template_version` the node registers in Consul meta."""
+    contract = next(project.rglob("contract.yaml"))
+    return yaml.safe_load(contract.read_text("utf-8"))["config"]["service"][
+        "template_version"
+    ]
+
+
+@pytest.mark.parametrize(
+    "ref", [OLD, "main"], ids=["tagged", "untagged-commit-after-a-tag"]
+)
+def test_one_version_story(history: TemplateHistory, tmp_path: Path, ref: str) -> None:
+    # The answers file, Consul meta and copier itself name the same version.
+    project = render(tmp_path / "ledger-writer", ANSWERS, src=history.root, vcs_ref=ref)
     answers = read_answers(project)
-    short_hash = git(history.root, "rev-parse", "--short", "main").strip()
-    assert answers["_commit"] == f"{NEW}-1-g{short_hash}"
-    # What copier itself compares versions with (dunamai, PEP 440 style).
-    expected = dunamai.Version.from_git(
-        pattern=dunamai.Pattern.DefaultUnprefixed, path=history.root
-    ).serialize(style=dunamai.Style.Pep440)
-    assert answers["_template_version"] == expected == f"{NEW}.post1.dev0+{short_hash}"
+    if ref == OLD:
+        assert answers["_commit"] == OLD
+        expected = OLD
+    else:
+        short_hash = git(history.root, "rev-parse", "--short", "main").strip()
+        assert answers["_commit"] == f"{NEW}-1-g{short_hash}"
+        expected = f"{NEW}.post1.dev0+{short_hash}"
+    assert answers["_template_version"] == expected
+    assert consul_meta_version(project) == expected
+    assert check_update_report(project)["current_version"] == expected
 
 
 def test_renovate_config_is_valid() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 import pytest
+from answers_support import git
+from copier._template import Template
 from package_checks import assert_flagged
 from packaging.version import InvalidVersion, Version
 from template_config import copier_config, macros_environment
@@ -159,23 +162,76 @@ def template_version() -> jinja2.Template:
     )
 
 
+def tagged_repo(root: Path, tag: str | None, commits_after: int) -> Path:
+    """A git repository: one commit, ``tag`` on it (if any), then more commits."""
+    root.mkdir()
+    git(root, "init", "--quiet")
+    git(root, "commit", "--quiet", "--allow-empty", "--message", "first")
+    if tag is not None:
+        git(root, "tag", tag)
+    for number in range(commits_after):
+        git(root, "commit", "--quiet", "--allow-empty", "--message", f"{number}")
+    return root
+
+
+def copiers_view(repo: Path) -> tuple[str, str]:
+    """(`_commit`, version) as copier 9.19.1 computes them for a template."""
+    template = Template(url=str(repo), ref="HEAD")
+    try:
+        assert template.commit is not None and template.version is not None
+        return template.commit, str(template.version)
+    finally:
+        template._cleanup()
+
+
+@pytest.mark.parametrize(
+    ("tag", "commits_after"),
+    [
+        ("0.2.0", 0),
+        ("0.2.0", 3),
+        ("v0.2.0", 2),
+        ("1.0.0rc1", 0),
+        ("1.0.0rc1", 2),
+        ("1.0.0.post1", 2),
+        ("1.0.0.dev2", 2),
+        ("1!2.0", 1),
+    ],
+)
+def test_template_version_is_what_copier_calls_the_commit(
+    template_version: jinja2.Template, tmp_path: Path, tag: str, commits_after: int
+) -> None:
+    commit, copiers_version = copiers_view(
+        tagged_repo(tmp_path / "template", tag, commits_after)
+    )
+    assert template_version.render(commit=commit) == copiers_version
+
+
+def test_untagged_template_version_names_the_same_commit(
+    template_version: jinja2.Template, tmp_path: Path
+) -> None:
+    # No tag at all: copier counts every commit (dunamai's fallback), which
+    # `git describe` does not say; the package records the same commit.
+    repo = tagged_repo(tmp_path / "template", None, 2)
+    commit, copiers_version = copiers_view(repo)
+    label = str(Version(f"0.0.0+{commit}")).partition("+")[2]
+    assert copiers_version == f"0.0.0.post3.dev0+{label}"
+    assert template_version.render(commit=commit) == f"0.0.0+{label}"
+
+
 @pytest.mark.parametrize(
     ("commit", "expected"),
     [
-        ("0.2.0", "0.2.0"),
-        ("v0.2.0", "0.2.0"),
-        ("1.0.0rc1", "1.0.0rc1"),
-        ("0.2.0-3-gabc1234", "0.2.0.post3.dev0+abc1234"),
-        ("v1.2.3-12-g0123456789ab", "1.2.3.post12.dev0+0123456789ab"),
-        ("0597968", "0.0.0+g0597968"),
-        ("abc1234", "0.0.0+gabc1234"),
+        # packaging (copier's Version) writes a numeric local label as a number.
+        ("0.2.0-3-g0123456", "0.2.0.post3.dev0+0123456"),
+        ("0597968", "0.0.0+0597968"),
+        ("1.02.0-1-gabc1234", "1.02.0.post1.dev0+abc1234"),
+        ("1.0.0-alpha.1-2-gabc1234", "1.0.0a1.post2.dev0+abc1234"),
+        ("not-a-version", "0.0.0"),
         (None, "0.0.0"),
         ("", "0.0.0"),
     ],
 )
-def test_template_version_macro_gives_pep440(
+def test_template_version_is_normalized_like_copiers(
     template_version: jinja2.Template, commit: str | None, expected: str
 ) -> None:
-    rendered = template_version.render(commit=commit)
-    assert rendered == expected
-    assert str(Version(rendered)) == expected
+    assert template_version.render(commit=commit) == str(Version(expected))

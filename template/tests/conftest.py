@@ -9,9 +9,11 @@ against that real agent instead (``consul_agent.double`` is then None).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,3 +103,27 @@ def consul_double(consul_agent: ConsulAgentHandle) -> ConsulAgentDouble:
     if consul_agent.double is None:
         pytest.skip(REAL_AGENT_SKIP_REASON)
     return consul_agent.double
+
+
+@pytest.fixture
+def process_logging_restored() -> Iterator[None]:
+    """configure_logging() (run by serve_node) sets process-wide state: the
+    root and omnibase loggers, warning capture, the exception hooks. Put it
+    all back, so the tests after this one log as pytest expects."""
+    root, omnibase = logging.getLogger(), logging.getLogger("omnibase")
+    server = logging.getLogger("aiohttp.server")
+    saved_loggers = [
+        (logger, list(logger.handlers), list(logger.filters), logger.level)
+        for logger in (root, omnibase, server)
+    ]
+    saved_propagate = omnibase.propagate
+    hooks = (sys.excepthook, threading.excepthook, sys.unraisablehook)
+    raise_exceptions = logging.raiseExceptions
+    yield
+    for logger, handlers, filters, level in saved_loggers:
+        logger.handlers[:], logger.filters[:] = handlers, filters
+        logger.setLevel(level)
+    omnibase.propagate = saved_propagate
+    sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
+    logging.raiseExceptions = raise_exceptions
+    logging.captureWarnings(False)

@@ -24,7 +24,7 @@ from ..runtime.errors import (
     ConsulRejectedError,
     ConsulUnavailableError,
 )
-from ..runtime.external_text import one_line
+from ..runtime.external_text import consul_redactor, one_line
 from ..runtime.model_consul_settings import ModelConsulSettings
 
 type QueryParams = Sequence[tuple[str, str]]
@@ -58,7 +58,7 @@ class ConsulAgentConnection:
         self._server_hostname = settings.tls_server_name
         # What must never appear in a message built from an answer (a body
         # that echoes the request headers echoes them).
-        self._secrets = _secrets_of(settings)
+        self._redactor = consul_redactor(settings)
         # Consul's Go client sends these on every request when they are set.
         self._scopes = [
             (name, value)
@@ -126,7 +126,7 @@ class ConsulAgentConnection:
 
     def _status_error(self, answer: ConsulAnswer) -> Exception:
         status, operation = answer.status, answer.operation
-        reason = one_line(answer.body, self._secrets) or "(no body)"
+        reason = one_line(answer.body, self._redactor) or "(no body)"
         if status in _REFUSALS:
             return ConsulRejectedError(operation, status, reason)
         if status == 429 or status >= 500:
@@ -159,21 +159,6 @@ def _too_large(operation: str, endpoint: str, limit: int) -> ConsulUnavailableEr
     return ConsulUnavailableError(
         f"{operation}: the answer to {endpoint} is larger than {limit} bytes "
         "(discovery.max_answer_size); not read"
-    )
-
-
-def _secrets_of(settings: ModelConsulSettings) -> tuple[str, ...]:
-    """The token, the basic-auth credentials and the header value they make."""
-    headers = _auth_headers(settings)
-    basic = headers.get("Authorization", "").removeprefix("Basic ")
-    return tuple(
-        secret
-        for secret in (
-            headers.get("X-Consul-Token", ""),
-            settings.http_auth.get_secret_value() if settings.http_auth else "",
-            basic,
-        )
-        if secret
     )
 
 

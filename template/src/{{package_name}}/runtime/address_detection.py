@@ -8,9 +8,6 @@ import socket
 # TEST-NET-1 (RFC 5737): never routed, and a UDP connect() sends no packet; it
 # only asks the kernel which local address the default route would use.
 _PROBE_TARGET = ("192.0.2.1", 9)
-# Listen-on-everything addresses: fine to bind, never to advertise (Consul
-# rejects them, and no caller could reach the node at them).
-WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
 
 
 def detect_advertise_address(bind_host: str) -> str:
@@ -20,7 +17,7 @@ def detect_advertise_address(bind_host: str) -> str:
     by other nodes, so an IP address is preferred. Loopback is the last resort:
     it only works when every caller runs on the same host.
     """
-    if bind_host not in WILDCARD_ADDRESSES:
+    if not is_unspecified(bind_host):
         return bind_host
     # One probe at a time: the hostname lookup can wait on DNS, so it only runs
     # when the default route gives nothing usable.
@@ -29,6 +26,23 @@ def detect_advertise_address(bind_host: str) -> str:
         if candidate is not None and not ipaddress.ip_address(candidate).is_loopback:
             return candidate
     return "127.0.0.1"
+
+
+def is_unspecified(host: str) -> bool:
+    """True for a listen-on-everything address in any spelling, or none.
+
+    `0.0.0.0`, `::`, `::0`, `0000::`, `::ffff:0.0.0.0`: fine to bind, never
+    to advertise. Consul rejects them all (Go's IsUnspecified also sees the
+    IPv4-mapped form), and no caller could reach the node at them.
+    """
+    if not host:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a host name
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_unspecified or (mapped is not None and mapped.is_unspecified)
 
 
 def _default_route_address() -> str | None:

@@ -7,6 +7,7 @@ py-consul reads a few of these itself, with traps (no IPv6, only the literal
 and hands py-consul explicit values only.
 """
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,11 +15,14 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from .errors import ConfigurationError
+from .log_redaction import redact_url_credentials
 
 # strconv.ParseBool, which Consul uses for every boolean variable.
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What an HTTP header value can carry without surprises (RFC 9110 VCHAR).
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 # Variables naming a file (or directory) of TLS material, and the setting each sets.
 _TLS_FILES = {
     "CONSUL_CACERT": "ca_file",
@@ -127,28 +131,43 @@ def _readable_directory(source: str, value: str) -> Path:
 
 
 def parse_http_addr(value: str, source: str) -> dict[str, object]:
-    """Split a Consul address (`host:port`, `http[s]://host:port`) into settings."""
+    """Split a Consul address (`host:port`, `http[s]://host:port`) into settings.
+
+    Errors show the address without its credentials (`user:password@`).
+    """
+    url = value if "://" in value else f"//{value}"
+    shown = redact_url_credentials(url).removeprefix("//")
     if value.startswith("unix://"):
         raise ConfigurationError(
             f"{source}: unix sockets are not supported by this node; "
             "use host:port, http://host:port or https://host:port"
         )
     try:
-        parsed = urlsplit(value if "://" in value else f"//{value}")
+        parsed = urlsplit(url)
     except ValueError as error:  # an unbalanced IPv6 bracket
-        raise ConfigurationError(f"{source}={value!r}: {error}") from None
+        raise ConfigurationError(f"{source}={shown!r}: {error}") from None
     scheme = parsed.scheme or "http"
     if scheme not in _DEFAULT_PORTS:
-        raise ConfigurationError(f"{source}={value!r}: scheme must be http or https")
+        raise ConfigurationError(f"{source}={shown!r}: scheme must be http or https")
+    if "@" in parsed.netloc:
+        # Consul's clients take them from CONSUL_HTTP_AUTH; dropping them
+        # silently would send requests without the credentials.
+        raise ConfigurationError(
+            f"{source}={shown!r}: credentials in the address are not used; "
+            "set CONSUL_HTTP_AUTH=user:password instead"
+        )
     try:
+        # urllib reads ASCII decimal digits only (no "1_0", "٣", "+1").
         port = parsed.port
+        if port == 0:
+            raise ValueError("port 0 cannot be reached")
     except ValueError as error:
         raise ConfigurationError(
-            f"{source}={value!r}: invalid port ({error})"
+            f"{source}={shown!r}: invalid port ({error})"
         ) from None
     if not parsed.hostname or parsed.path not in ("", "/"):
         raise ConfigurationError(
-            f"{source}={value!r}: expected host:port, http://host:port "
+            f"{source}={shown!r}: expected host:port, http://host:port "
             "or https://host:port"
         )
     result: dict[str, object] = {
@@ -179,6 +198,22 @@ def _token(environ: Mapping[str, str]) -> SecretStr | None:
                 f"CONSUL_HTTP_TOKEN_FILE: {token_file!r} is empty; it must hold "
                 "the ACL token"
             )
-        return SecretStr(token)
+        return _header_safe_token(token, f"CONSUL_HTTP_TOKEN_FILE: {token_file!r}")
     token = environ.get("CONSUL_HTTP_TOKEN", "").strip()
-    return SecretStr(token) if token else None
+    return _header_safe_token(token, "CONSUL_HTTP_TOKEN") if token else None
+
+
+def _header_safe_token(token: str, source: str) -> SecretStr:
+    """The token as a secret, if it can travel in an HTTP header.
+
+    Surrounding whitespace (a token file's final newline) is already gone,
+    as Consul's CLI trims it; anything else outside visible ASCII (a control
+    character, a space, a pasted non-ASCII character) would break every
+    request, so it is refused here. The message never shows the token.
+    """
+    if not _VISIBLE_ASCII.fullmatch(token):
+        raise ConfigurationError(
+            f"{source}: the ACL token must be visible ASCII characters only "
+            "(no control characters, spaces or non-ASCII text)"
+        )
+    return SecretStr(token)

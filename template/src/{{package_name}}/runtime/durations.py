@@ -15,7 +15,10 @@ _UNIT_SECONDS = {
     "m": 60.0,
     "h": 3600.0,
 }
-_COMPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+# ASCII digits only, as Go reads them: \d would also take "٣" (Arabic-Indic 3).
+_COMPONENT = re.compile(
+    r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
+)
 
 
 def parse_go_duration(text: str) -> float:

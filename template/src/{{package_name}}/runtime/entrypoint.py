@@ -1,13 +1,11 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""Run one ONEX node as a process until SIGTERM or SIGINT."""
+"""Run one ONEX node as a process until SIGTERM, SIGINT or SIGHUP."""
 
 import asyncio
 import contextlib
 import inspect
 import os
-import signal
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,11 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from .errors import ConfigurationError
-from .log_events import configure_logging, log_event
+from .log_events import configure_logging, log_event, protect_secrets
 from .model_node_settings import ModelNodeSettings
 from .node_runtime import NodeRuntime
 from .settings_loader import load_node_settings
+from .stop_signals import STOP_SIGNALS, StopSignalReceivedError, ignore_stop_signals
 
 # Exit codes: 0 clean stop, 1 failed while starting, 2 bad configuration.
 _EXIT_START_FAILED = 1
@@ -28,16 +27,47 @@ _EXIT_BAD_CONFIGURATION = 2
 
 
 def serve_node(node_class: type[NodeCoreBase]) -> int:
-    """Serve `node_class` until SIGTERM or SIGINT; return the exit code."""
+    """Serve `node_class` until a stop signal; return the exit code.
+
+    A stop signal that arrives before the event loop handles signals (while
+    settings load, see stop_signals.py) ends start-up quietly with exit 0.
+    """
     try:
         configure_logging(os.environ.get("ONEX_NODE_LOG_LEVEL", "INFO"))
+        # Known before anything can fail, so even a configuration error
+        # cannot echo them.
+        protect_secrets(
+            os.environ.get("CONSUL_HTTP_TOKEN", ""),
+            os.environ.get("CONSUL_HTTP_AUTH", ""),
+        )
         settings = settings_for(node_class, os.environ)
+        _protect_settings_secrets(settings)
         # Loads the TLS material too: a bad CA or key is a configuration error.
         runtime = NodeRuntime(node_class, settings)
+        return asyncio.run(_serve(runtime))
     except ConfigurationError as error:
-        print(f"{node_class.__name__}: configuration error: {error}", file=sys.stderr)
+        log_event(
+            EnumLogLevel.ERROR,
+            "node.configuration_error",
+            f"{node_class.__name__}: configuration error: {error}",
+        )
         return _EXIT_BAD_CONFIGURATION
-    return asyncio.run(_serve(runtime))
+    except StopSignalReceivedError as stop:
+        log_event(
+            EnumLogLevel.INFO,
+            "node.stopped",
+            f"{node_class.__name__} stopped by {stop} while starting",
+        )
+        return 0
+
+
+def _protect_settings_secrets(settings: ModelNodeSettings) -> None:
+    """The token may come from a file: only the settings know it."""
+    consul = settings.consul
+    protect_secrets(
+        consul.token.get_secret_value() if consul.token else "",
+        consul.http_auth.get_secret_value() if consul.http_auth else "",
+    )
 
 
 def settings_for(
@@ -60,8 +90,23 @@ def settings_for(
 async def _serve(runtime: NodeRuntime) -> int:
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # A repeated signal sets the event again: no effect on a teardown under way.
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop_requested.set)
+    try:
+        return await _serve_until_stopped(runtime, stop_requested)
+    finally:
+        # Torn down: until the process exits (asyncio.run still closes the
+        # loop, which would restore the default, fatal handlers), a signal
+        # changes nothing.
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+        ignore_stop_signals()
+
+
+async def _serve_until_stopped(
+    runtime: NodeRuntime, stop_requested: asyncio.Event
+) -> int:
     settings = runtime.settings
     try:
         await runtime.open()

@@ -5,10 +5,11 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from .address_detection import host_port
 from .consul_types import ConsulScopeName, DurationSeconds, HostAddress
+from .port_numbers import PortNumber
 
 
 class ModelConsulSettings(BaseModel):
@@ -21,7 +22,7 @@ class ModelConsulSettings(BaseModel):
     required: bool = False
     scheme: Literal["http", "https"] = "http"
     host: str = "127.0.0.1"
-    port: int = Field(default=8500, ge=1, le=65535)
+    port: PortNumber = 8500
     # SecretStr keeps the token out of reprs, logs and validation errors.
     token: SecretStr | None = None
     # CONSUL_HTTP_AUTH, `user[:password]` for HTTP basic auth in front of the

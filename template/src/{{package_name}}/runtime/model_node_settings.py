@@ -2,14 +2,20 @@
 # Change the template, not this copy: docs/template.md says how.
 """Everything the runtime and the Consul registration need to know."""
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .address_detection import WILDCARD_ADDRESSES, host_port
+from .address_detection import host_port, is_unspecified
 from .consul_types import ConsulServiceId, ConsulServiceName, HostAddress
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
+from .port_numbers import PortNumber
 from .service_meta import meta_problem
+
+_URL_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_MAX_HEALTH_PATH = 1024
 
 
 class ModelNodeSettings(BaseModel):
@@ -24,10 +30,10 @@ class ModelNodeSettings(BaseModel):
     node_version: str
     template_version: str
     domain: str
-    port: int = Field(ge=1, le=65535)
+    port: PortNumber
     bind_host: HostAddress
     advertise_address: HostAddress
-    health_path: str = Field(pattern=r"^/")
+    health_path: str
     tags: tuple[str, ...]
     # The owner's meta pairs, registered beside the node's own keys.
     meta: dict[str, str] = Field(default_factory=dict)
@@ -38,10 +44,24 @@ class ModelNodeSettings(BaseModel):
     @field_validator("advertise_address")
     @classmethod
     def _is_routable(cls, value: str) -> str:
-        if value in WILDCARD_ADDRESSES:
+        if is_unspecified(value):
             raise ValueError(
                 f"advertise address {value!r} is not routable: Consul rejects it; "
                 "set a reachable IP address"
+            )
+        return value
+
+    @field_validator("health_path")
+    @classmethod
+    def _is_url_path(cls, value: str) -> str:
+        # Consul's HTTP check puts it in a URL and aiohttp routes on it: RFC
+        # 3986 path characters only (no space, control character, %, ? or #),
+        # and a bound, so a pasted blob cannot fail every check.
+        if len(value) > _MAX_HEALTH_PATH or not _URL_PATH.fullmatch(value):
+            raise ValueError(
+                f"health path must start with / and hold at most "
+                f"{_MAX_HEALTH_PATH} URL path characters (letters, digits, "
+                "- . _ ~ ! $ & ' ( ) * + , ; = : @ /)"
             )
         return value
 

@@ -19,7 +19,7 @@ from .errors import (
     ConsulRejectedError,
     ConsulUnavailableError,
 )
-from .external_text import one_line
+from .external_text import consul_redactor, one_line
 from .log_events import log_event
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
@@ -70,9 +70,8 @@ class RegistrationKeeper:
         self._metrics = metrics
         self._is_healthy = is_healthy
         self._sleep = sleep
-        token = consul.token.get_secret_value() if consul.token else ""
-        # Foreign messages are cleaned of it before they are logged.
-        self._secrets = (token,) if token else ()
+        # Foreign messages are cleaned of the token before they are shown.
+        self._redactor = consul_redactor(consul)
         self._first_outcome = asyncio.Event()
         self._registered = asyncio.Event()
         # Why the last attempt failed; formatted only when it is shown.
@@ -108,7 +107,7 @@ class RegistrationKeeper:
             (self._consul.retry_initial, self._consul.retry_cap),
             expected=(ConsulUnavailableError,),
             on_failure=self._failed,
-            secrets=self._secrets,
+            redactor=self._redactor,
             sleep=self._sleep,
         )
         self._task = asyncio.create_task(
@@ -241,7 +240,7 @@ class RegistrationKeeper:
         error = self._last_error
         if error is None:
             return "Consul did not answer in time"
-        return one_line(str(error), self._secrets) or type(error).__name__
+        return one_line(str(error), self._redactor) or type(error).__name__
 
     def _note_failure(self, error: Exception) -> None:
         self._last_error = error
@@ -316,9 +315,7 @@ class RegistrationKeeper:
                     registration.service_id
                 )
         except TimeoutError:
-            self._log_deregister_failed(
-                f"Consul did not answer within {self._consul.deregister_timeout:g}s"
-            )
+            self._log_deregister_failed("timed out")  # its TimeoutError has no text
             return
         except (ConsulUnavailableError, ConsulRejectedError) as error:
             self._log_deregister_failed(str(error))
@@ -326,7 +323,7 @@ class RegistrationKeeper:
         except Exception as error:  # shutdown goes on whatever the backend raised
             self._log_deregister_failed(
                 f"unexpected {type(error).__name__}: "
-                f"{one_line(str(error), self._secrets)}"
+                f"{one_line(str(error), self._redactor)}"
             )
             return
         self._metrics["consul_registered"] = 0.0

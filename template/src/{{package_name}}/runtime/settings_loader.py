@@ -10,6 +10,7 @@ failure can be fixed without reading this code.
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from omnibase_core.enums.enum_log_level import EnumLogLevel
 from pydantic import BaseModel, ValidationError
 
 from .address_detection import detect_advertise_address
@@ -19,11 +20,14 @@ from .consul_environment import (
     parse_go_bool,
     parse_http_addr,
 )
+from .durations import parse_go_duration
 from .errors import ConfigurationError
+from .log_events import log_event
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
 from .model_node_settings import ModelNodeSettings
+from .port_numbers import parse_port
 from .service_identity import stable_service_id
 from .service_meta import parse_meta_pairs
 
@@ -66,6 +70,8 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing", _as_text),
     "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait", _as_text),
 }
+# Consul raises shorter HTTP/TCP check intervals to this.
+_CONSUL_MIN_INTERVAL_S = 1.0
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
 _SERVICE_KEY_TO_FIELD = {"name": "service_name"}
 _SECTIONS = ("service", "check", "consul", "discovery")
@@ -82,6 +88,7 @@ def load_node_settings(
             f"expected {', '.join(_SECTIONS)}"
         )
     sections, sources = _merge_sources(config, environ)
+    _raise_short_interval(sections["check"], sources)
     check = _validated(ModelCheckSettings, sections["check"], "check", sources)
     consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)
     discovery = _validated(
@@ -148,6 +155,30 @@ def _merge_sources(
     return sections, sources
 
 
+def _raise_short_interval(
+    check: dict[str, Any], sources: Mapping[tuple[str, str], str]
+) -> None:
+    """Raise a check interval below Consul's 1s minimum to 1s, with one warning.
+
+    Consul does the same (it would poll 605 times a second otherwise); doing
+    it here keeps the node's TTL reports and docs in step with the agent.
+    """
+    value = check.get("interval")
+    try:
+        seconds = parse_go_duration(str(value))
+    except ValueError:
+        return  # the model reports it, naming its source
+    if 0 < seconds < _CONSUL_MIN_INTERVAL_S:
+        source = sources[("check", "interval")]
+        log_event(
+            EnumLogLevel.WARNING,
+            "node.check_interval_raised",
+            f"{source}={value!r} is below Consul's minimum check interval of "
+            "1s; using 1s, as Consul does",
+        )
+        check["interval"] = "1s"
+
+
 def _tags(fields: Mapping[str, Any]) -> tuple[str, ...]:
     """Tags every ONEX node carries, then the owner's extra tags, without repeats."""
     extra = fields.get("tags") or []
@@ -159,16 +190,9 @@ def _tags(fields: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _port(value: object, source: str) -> int:
     try:
-        port = int(str(value))
-    except ValueError:
-        raise ConfigurationError(
-            f"{source}={value!r}: port must be an integer from 1 to 65535"
-        ) from None
-    if not 1 <= port <= 65535:
-        raise ConfigurationError(
-            f"{source}={port}: port must be an integer from 1 to 65535"
-        )
-    return port
+        return parse_port(value)
+    except ValueError as error:
+        raise ConfigurationError(f"{source}={error}") from None
 
 
 def _validated[ModelT: BaseModel](

@@ -16,6 +16,7 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from .backoff import backoff_delay
 from .external_text import one_line
 from .log_events import log_event
+from .log_redaction import SecretRedactor
 
 type Sleep = Callable[[float], Awaitable[None]]
 # One step of the loop: the pause before the next one, or None to end it.
@@ -45,7 +46,7 @@ class SupervisedLoop:
     A step that raises is retried after `backoff_delay` (`retry` is its
     initial and cap). Errors of the `expected` types are the owner's to log
     (in `on_failure`); any other is logged here once per episode with its
-    type and a truncated, one-line message with `secrets` removed.
+    type and a truncated, one-line message `redactor` cleaned.
     `sleep` is injectable, so tests drive a million failures on a simulated
     clock.
     """
@@ -58,7 +59,7 @@ class SupervisedLoop:
         *,
         expected: tuple[type[Exception], ...],
         on_failure: FailureHook,
-        secrets: tuple[str, ...] = (),
+        redactor: SecretRedactor | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._name = name
@@ -66,7 +67,7 @@ class SupervisedLoop:
         self._retry = retry
         self._expected = expected
         self._on_failure = on_failure
-        self._secrets = secrets
+        self._redactor = redactor
         self._sleep = sleep
 
     async def run(self) -> None:
@@ -95,7 +96,7 @@ class SupervisedLoop:
                 level,
                 "loop.unexpected_error",
                 f"{self._name}: unexpected {type(error).__name__}: "
-                f"{one_line(str(error), self._secrets)}; retrying with backoff",
+                f"{one_line(str(error), self._redactor)}; retrying with backoff",
                 loop=self._name,
                 error_type=type(error).__name__,
                 attempt=attempt,
@@ -108,7 +109,7 @@ class SupervisedLoop:
                 "loop.unexpected_error",
                 f"{self._name}: the failure hook raised "
                 f"{type(hook_error).__name__}: "
-                f"{one_line(str(hook_error), self._secrets)}",
+                f"{one_line(str(hook_error), self._redactor)}",
                 loop=self._name,
                 error_type=type(hook_error).__name__,
             )

@@ -1,0 +1,47 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""Keeping secrets out of text that is shown: known secret values, URL credentials."""
+
+import base64
+import re
+
+PLACEHOLDER = "<redacted>"
+# The userinfo of a URL (`scheme://user:password@`, or scheme-relative
+# `//user:password@`): a credential even without a password (a token passed
+# as the user name).
+_URL_USERINFO = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#@\s]*@")
+
+
+def redact_url_credentials(text: str) -> str:
+    """`http://user:pw@host` becomes `http://<redacted>@host`, anywhere in `text`."""
+    return _URL_USERINFO.sub(lambda match: f"{match.group(1)}{PLACEHOLDER}@", text)
+
+
+class SecretRedactor:
+    """Replaces every known secret value (and URL credentials) by a placeholder.
+
+    The last line of defence: whatever code wrote a line, a secret the
+    process knows never reaches its output.
+    """
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add_token(self, token: str) -> None:
+        """An ACL token: sent as it is in a header."""
+        if token:
+            self._secrets.add(token)
+
+    def add_basic_auth(self, user_info: str) -> None:
+        """`user[:password]`: the password, and the header value it becomes."""
+        if not user_info:
+            return
+        password = user_info.partition(":")[2]
+        encoded = base64.b64encode(user_info.encode()).decode("ascii")
+        self._secrets.update(secret for secret in (password, encoded) if secret)
+
+    def redact(self, text: str) -> str:
+        # Longest first: a secret that contains another is replaced whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, PLACEHOLDER)
+        return redact_url_credentials(text)

@@ -1,0 +1,43 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""The signals that stop the node, from the first line of the process to its exit.
+
+Standard library only: it is imported before anything heavy, so a signal
+during the imports (which take a second or more) is already the node's.
+"""
+
+import signal
+from types import FrameType
+
+# SIGHUP too: the node has nothing to reload, and a closed terminal or a
+# supervisor's HUP should end it cleanly (deregistered), not kill it.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class StopSignalReceivedError(BaseException):
+    """A stop signal arrived before the event loop was there to take it.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` in the
+    code being imported or run can swallow it: start-up unwinds to the
+    entry point, which exits quietly.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _unwind(signum: int, _: FrameType | None) -> None:
+    raise StopSignalReceivedError(signum)
+
+
+def unwind_on_stop_signals() -> None:
+    """Until the event loop takes them over, a stop signal unwinds start-up."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _unwind)
+
+
+def ignore_stop_signals() -> None:
+    """Teardown is done or under way: another signal must change nothing."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
