@@ -1251,12 +1251,14 @@ class _Faults:
     answering: asyncio.Event = field(default_factory=asyncio.Event)
     latency_s: float = 0.0
     error_status: int | None = None  # _DROP: close the connection, no answer
-    error_body: str = ""
+    error_body: bytes = b""
+    error_content_type: str = "text/plain"
     error_until: float | None = None  # monotonic deadline
     error_remaining: int | None = None  # requests left
     error_path_prefix: str = ""  # only requests under this path
+    index_header: str | None = None  # sent instead of the real X-Consul-Index
 
-    def take_error(self, path: str) -> tuple[int, str] | None:
+    def take_error(self, path: str) -> tuple[int, bytes, str] | None:
         if self.error_status is None or not path.startswith(self.error_path_prefix):
             return None
         expired = self.error_until is not None and time.monotonic() >= self.error_until
@@ -1265,7 +1267,7 @@ class _Faults:
             return None
         if self.error_remaining is not None:
             self.error_remaining -= 1
-        return self.error_status, self.error_body
+        return self.error_status, self.error_body, self.error_content_type
 
 
 _DROP: Final = 0
@@ -1511,13 +1513,37 @@ class ConsulAgentDouble:
         """Answer requests with ``status`` (plain ``body``) for the next ``count``
         requests and/or ``duration`` seconds (both None: until cleared); only
         paths starting with ``path_prefix`` are affected."""
-        faults = self._faults
-        faults.error_status = status
-        faults.error_body = (
+        text = (
             body
             if body is not None
             else _DEFAULT_FAULT_BODIES.get(status, f"injected error {status}")
         )
+        self.answer_requests(
+            status,
+            body=text.encode(),
+            content_type="text/plain; charset=utf-8",
+            count=count,
+            duration=duration,
+            path_prefix=path_prefix,
+        )
+
+    def answer_requests(
+        self,
+        status: int = 200,
+        *,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        count: int | None = None,
+        duration: float | None = None,
+        path_prefix: str = "",
+    ) -> None:
+        """Answer with exactly these bytes, as no Consul would (a proxy, a wrong
+        address, a broken agent): a 404 page, JSON of the wrong shape, bytes
+        that are not UTF-8. Same selection rules as ``fail_requests``."""
+        faults = self._faults
+        faults.error_status = status
+        faults.error_body = body
+        faults.error_content_type = content_type
         faults.error_remaining = count
         faults.error_until = None if duration is None else time.monotonic() + duration
         faults.error_path_prefix = path_prefix
@@ -1539,9 +1565,16 @@ class ConsulAgentDouble:
         """Delay every answer by ``seconds``."""
         self._faults.latency_s = seconds
 
+    def set_index_header(self, value: str | None) -> None:
+        """Send ``value`` as X-Consul-Index on every answer (``"0"``, ``"-3"``,
+        ``"abc"``: what a buggy Consul or a proxy sends); None: the real index.
+        Blocking still follows the real index."""
+        self._faults.index_header = value
+
     def clear_faults(self) -> None:
         self._faults.error_status = None
         self._faults.latency_s = 0.0
+        self._faults.index_header = None
         self._faults.answering.set()
 
     def rewind_index(self, to: int = 1) -> None:
@@ -1605,11 +1638,14 @@ class ConsulAgentDouble:
         injected = self._faults.take_error(request.path)
         if injected is None:
             return None
-        if injected[0] == _DROP:
+        status, body, content_type = injected
+        if status == _DROP:
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError  # aiohttp drops the aborted request
-        return _text(*injected)
+        return web.Response(
+            status=status, body=body, headers={"Content-Type": content_type}
+        )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -1673,7 +1709,11 @@ class ConsulAgentDouble:
             separators=None if pretty else (",", ":"),
         ) + ("\n" if pretty else "")  # Consul ends pretty output with a newline
         response = web.Response(text=text, content_type="application/json")
-        response.headers["X-Consul-Index"] = str(index or self._state.index)
+        response.headers["X-Consul-Index"] = (
+            self._faults.index_header
+            if self._faults.index_header is not None
+            else str(index or self._state.index)
+        )
         response.headers["X-Consul-KnownLeader"] = "true"
         response.headers["X-Consul-LastContact"] = "0"
         return response

@@ -12,9 +12,10 @@ type ServiceRecord = dict[str, Any]
 class FakeServiceDiscovery:
     """Records registrations; can be told to fail like an unreachable Consul.
 
-    `failure`, when set, is raised by every call until it is cleared, so tests
-    can show what the node does while Consul is down and after it is back;
-    `hold` makes every call wait until the event is set.
+    `failure`, when set, is raised by every call until it is cleared (or,
+    with `failures_left`, that many times), so tests can show what the node
+    does while Consul is down and after it is back; `hold` makes every call
+    wait until the event is set.
     Clearing `services` is what a restarted dev agent does to a node.
     """
 
@@ -22,6 +23,7 @@ class FakeServiceDiscovery:
         self.services: dict[str, ServiceRecord] = {}
         self.calls: list[str] = []
         self.failure: Exception | None = None
+        self.failures_left: int | None = None
         # While set and not yet released, every call waits: a hanging agent.
         self.hold: asyncio.Event | None = None
 
@@ -104,5 +106,13 @@ class FakeServiceDiscovery:
         self.calls.append(call)
         if self.hold is not None:
             await self.hold.wait()
-        if self.failure is not None:
-            raise self.failure
+        if self.failure is None:
+            return
+        if self.failures_left is not None:
+            if self.failures_left == 0:
+                self.failure = self.failures_left = None
+                return
+            self.failures_left -= 1
+        # Without a fresh traceback, each raise of the same instance would
+        # append to the last one's: a million failures, a million frames.
+        raise self.failure.with_traceback(None)

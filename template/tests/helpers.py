@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 from conftest import ConsulAgentHandle
 from omnibase_core.models.container.model_onex_container import ModelONEXContainer
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
@@ -57,6 +59,47 @@ async def never_within(
         await asyncio.sleep(interval)
     if await _holds(predicate):
         raise AssertionError(f"{message} happened within {duration}s")
+
+
+class SimulatedClock:
+    """Time that passes only when the code under test sleeps on it.
+
+    Pass `sleep` and the clock itself where the code takes them: hours of
+    backoff then run in moments. Every `yield_every` sleeps it lets the event
+    loop run, so a loop that never waits for real still lets the test look.
+    """
+
+    def __init__(self, yield_every: int = 1) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self._yield_every = yield_every
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.sleeps += 1
+        if self.sleeps % self._yield_every == 0:
+            await asyncio.sleep(0)
+
+
+def logged_events(
+    caplog: pytest.LogCaptureFixture, level: int
+) -> list[tuple[str, str]]:
+    """(event, message) of the structured log lines at `level` or above."""
+    events = []
+    for record in caplog.records:
+        if record.levelno < level:
+            continue
+        try:
+            line = json.loads(record.getMessage())
+        except ValueError:
+            continue
+        event = line.get("context", {}).get("event")
+        if event:
+            events.append((event, line["message"]))
+    return events
 
 
 def free_port() -> int:

@@ -1731,6 +1731,34 @@ async def test_fail_requests_only_under_a_path_prefix() -> None:
         assert (await api.register({"Name": "web"})).status == 200
 
 
+async def test_answer_requests_sends_exactly_the_bytes_given() -> None:
+    async with fast_double() as (double, api):
+        double.answer_requests(
+            200, body=b"[1, 2]", count=1, path_prefix="/v1/agent/service/"
+        )
+        odd = await api.call("GET", "/v1/agent/service/web")
+        assert (odd.status, odd.text) == (200, "[1, 2]")
+        assert odd.headers["Content-Type"] == "application/json"
+        double.answer_requests(
+            404, body=b"<html>proxy</html>", content_type="text/html"
+        )
+        page = await api.register({"Name": "web"})
+        assert (page.status, page.headers["Content-Type"]) == (404, "text/html")
+        assert double.services() == {}
+
+
+async def test_set_index_header_replaces_the_index_sent() -> None:
+    async with fast_double() as (double, api):
+        await api.register({"Name": "web"})
+        double.set_index_header("0")
+        zero = await api.call("GET", "/v1/health/service/web")
+        assert zero.headers["X-Consul-Index"] == "0"
+        assert [entry["Service"]["ID"] for entry in zero.json()] == ["web"]
+        double.clear_faults()
+        real = await api.call("GET", "/v1/health/service/web")
+        assert int(real.headers["X-Consul-Index"]) == double.index > 0
+
+
 async def test_drop_connections_closes_without_an_answer() -> None:
     async with fast_double() as (double, api):
         # aiohttp clients retry once on a dropped connection: drop two

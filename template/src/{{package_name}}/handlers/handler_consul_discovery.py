@@ -2,35 +2,44 @@
 # Change the template, not this copy: docs/template.md says how.
 """omnibase-core's ProtocolServiceDiscovery over the local Consul agent.
 
-py-consul does the HTTP; this handler keeps its traps away from callers: it is
-given explicit connection values (never reading the environment itself), bounds
-every request with its own timeout, and turns py-consul's and aiohttp's errors
-into two kinds: ConsulUnavailableError (worth retrying) and ConsulRejectedError
-(not). Messages never carry the ACL token.
+consul_agent_connection sends the requests and consul_answers checks the
+answers; this handler gives them explicit connection values (never reading
+the environment itself), bounds every request with its own timeout, and turns
+every failure into one of two kinds: ConsulUnavailableError (worth retrying,
+including ConsulAnswerError: an answer that is not Consul's) and
+ConsulRejectedError (not). Messages never carry the ACL token.
 """
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
-import consul
-from consul.callback import CB
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from ..runtime.address_detection import host_port
 from ..runtime.consul_tls import consul_ssl_context
 from ..runtime.enum_check_mode import EnumCheckMode
-from ..runtime.errors import ConsulRejectedError, ConsulUnavailableError
+from ..runtime.errors import ConsulUnavailableError
 from ..runtime.instance_cache import InstanceCache
 from ..runtime.log_events import log_event
 from ..runtime.model_check_settings import ModelCheckSettings
 from ..runtime.model_consul_settings import ModelConsulSettings
 from ..runtime.model_discovery_settings import ModelDiscoverySettings
 from ..runtime.model_instance_endpoint import ModelInstanceEndpoint
-from .consul_agent_connection import ConsulAgentConnection
+from .consul_agent_connection import ConsulAgentConnection, ConsulAnswer, QueryParams
+from .consul_answers import (
+    AGENT_CHECKS,
+    AGENT_SERVICE,
+    CATALOG_SERVICES,
+    as_record,
+    blocking_index,
+    expect_empty,
+    expect_json,
+    health_entries,
+)
 
 # A service record as ProtocolServiceDiscovery defines it.
 type ServiceRecord = dict[str, Any]
@@ -60,7 +69,9 @@ class HandlerConsulDiscovery:
         self._client: ConsulAgentConnection | None = None
         self.discovery_settings = discovery or ModelDiscoverySettings()
         self.instances = InstanceCache(
-            self._healthy_entries, settings.retry_initial, settings.retry_cap
+            self._healthy_entries,
+            (settings.retry_initial, settings.retry_cap),
+            self.discovery_settings.watch_wait,
         )
         if self._ssl_context is not None and not settings.verify:
             log_event(
@@ -83,33 +94,48 @@ class HandlerConsulDiscovery:
         health_check_url: str | None = None,
         health_check_interval: str | None = None,
     ) -> bool:
+        """True once Consul answered 200 with nothing: its one success.
+
+        A 404 (a proxy, a wrong address) or a 200 with a body is raised as
+        ConsulAnswerError, never taken for a registration.
+        """
         check = self._check_definition(
             host_port(address, port), health_check_url, health_check_interval
         )
-        registered: bool = await self._call(
+        definition: dict[str, Any] = {
+            "ID": service_id,
+            "Name": service_name,
+            "Address": address,
+            "Port": port,
+            "Tags": tags or [],
+            "Meta": metadata or {},
+        }
+        if check is not None:
+            definition["Check"] = check
+        answer = await self._send(
             "service registration",
-            lambda client: client.agent.service.register(
-                service_name,
-                service_id=service_id,
-                address=address,
-                port=port,
-                tags=tags or [],
-                meta=metadata or {},
-                check=check,
-                # The request is the whole truth: checks an older version of the
-                # node registered must not linger.
-                replace_existing_checks=True,
-            ),
+            "PUT",
+            "/v1/agent/service/register",
+            # The request is the whole truth: checks an older version of the
+            # node registered must not linger.
+            params=[("replace-existing-checks", "true")],
+            body=definition,
         )
-        return registered
+        expect_empty(answer)
+        return True
 
     async def deregister_service(self, service_id: str) -> bool:
         """True if Consul removed the service, False if it did not know it."""
-        removed: bool = await self._call(
+        answer = await self._send(
             "service deregistration",
-            lambda client: client.agent.service.deregister(service_id),
+            "PUT",
+            f"/v1/agent/service/deregister/{_segment(service_id)}",
+            missing_ok=True,
         )
-        return removed
+        if answer.status == 404:
+            return False
+        expect_empty(answer)
+        return True
 
     async def discover_services(
         self,
@@ -117,41 +143,35 @@ class HandlerConsulDiscovery:
         tags: list[str] | None = None,
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
-        _, entries = await self._call(
+        params = [("tag", tag) for tag in tags or []]
+        if healthy_only:
+            params.append(("passing", "true"))
+        answer = await self._send(
             "service discovery",
-            lambda client: client.health.service(
-                service_name, passing=healthy_only, tag=tags or None
-            ),
+            "GET",
+            f"/v1/health/service/{_segment(service_name)}",
+            params=self._datacenter(params),
         )
         return [
             ModelInstanceEndpoint.from_health_entry(entry).as_record()
-            for entry in entries
+            for entry in health_entries(answer)
         ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
         """The instance as this node's agent knows it, None if it does not."""
-        service = await self._call(
+        answer = await self._send(
             "service lookup",
-            lambda client: client.http.get(
-                CB.json(),
-                f"/v1/agent/service/{service_id}",
-                # py-consul's service_definition() would not send the token.
-                headers=client.prepare_headers(),
-            ),
+            "GET",
+            f"/v1/agent/service/{_segment(service_id)}",
+            missing_ok=True,
         )
-        if service is None:
+        if answer.status == 404:
             return None
-        return {
-            "id": service["ID"],
-            "name": service["Service"],
-            "address": service["Address"],
-            "port": service["Port"],
-            "tags": list(service.get("Tags") or []),
-            "metadata": dict(service.get("Meta") or {}),
-        }
+        return as_record(expect_json(answer, AGENT_SERVICE))
 
     async def get_service_health(self, service_id: str) -> dict[str, Any]:
-        checks = await self._call("health lookup", lambda client: client.agent.checks())
+        answer = await self._send("health lookup", "GET", "/v1/agent/checks")
+        checks = expect_json(answer, AGENT_CHECKS)
         own = [check for check in checks.values() if check["ServiceID"] == service_id]
         checked_at = datetime.now(UTC).isoformat()
         if not own:
@@ -168,9 +188,13 @@ class HandlerConsulDiscovery:
         }
 
     async def list_services(self) -> list[str]:
-        _, services = await self._call(
-            "service listing", lambda client: client.catalog.services()
+        answer = await self._send(
+            "service listing",
+            "GET",
+            "/v1/catalog/services",
+            params=self._datacenter([]),
         )
+        services = expect_json(answer, CATALOG_SERVICES)
         return sorted(services)
 
     async def watch_service(self, service_name: str, callback: WatchCallback) -> str:
@@ -186,16 +210,19 @@ class HandlerConsulDiscovery:
 
     async def report_ttl(self, service_id: str, passing: bool, note: str) -> bool:
         """Report the TTL check of `service_id`; False if the agent does not know it."""
-        check_id = f"service:{service_id}"
-        reported: bool = await self._call(
+        verdict = "pass" if passing else "fail"
+        check_id = _segment(f"service:{service_id}")
+        answer = await self._send(
             "TTL check update",
-            lambda client: (
-                client.agent.check.ttl_pass(check_id, note)
-                if passing
-                else client.agent.check.ttl_fail(check_id, note)
-            ),
+            "PUT",
+            f"/v1/agent/check/{verdict}/{check_id}",
+            params=[("note", note)],
+            missing_ok=True,
         )
-        return reported
+        if answer.status == 404:
+            return False
+        expect_empty(answer)
+        return True
 
     async def aclose(self) -> None:
         """Stop every watch and close the HTTP session (aiohttp warns otherwise)."""
@@ -206,29 +233,67 @@ class HandlerConsulDiscovery:
 
     async def _healthy_entries(
         self, service_name: str, index: int
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """One round of a watch: passing instances, blocking while `index` is current."""
+    ) -> tuple[int, list[ModelInstanceEndpoint]]:
+        """One round of a watch: passing instances, blocking while `index` is
+        current (0: answer at once); the index is 0 when Consul's is unusable."""
         wait = self.discovery_settings.watch_wait
-        # A blocking query legitimately takes up to wait + wait/16.
-        timeout = wait * 17 / 16 + self._settings.request_timeout
-        new_index, entries = await self._call(
+        params = [("passing", "true"), ("wait", f"{max(int(wait * 1000), 1)}ms")]
+        if index > 0:
+            params.append(("index", str(index)))
+        answer = await self._send(
             "service watch",
-            functools.partial(_blocking_health, service_name, index, wait),
-            timeout=timeout,
+            "GET",
+            f"/v1/health/service/{_segment(service_name)}",
+            params=self._datacenter(params),
+            # A blocking query legitimately takes up to wait + wait/16.
+            timeout=wait * 17 / 16 + self._settings.request_timeout,
         )
-        return int(new_index or 0), list(entries)
+        return blocking_index(answer), [
+            ModelInstanceEndpoint.from_health_entry(entry)
+            for entry in health_entries(answer)
+        ]
 
-    async def _call(
+    async def _send(
         self,
         operation: str,
-        request: Callable[[Any], Awaitable[Any]],
+        method: str,
+        path: str,
+        *,
+        params: QueryParams = (),
+        body: object = None,
         timeout: float | None = None,
-    ) -> Any:
+        missing_ok: bool = False,
+    ) -> ConsulAnswer:
+        """One request, bounded in time; its 200 answer (or 404 if `missing_ok`)."""
         limit = timeout if timeout is not None else self._settings.request_timeout
+        return await self._call(
+            operation,
+            self._connection().request(
+                operation,
+                method,
+                path,
+                params=params,
+                body=body,
+                max_body=self.discovery_settings.max_answer_size,
+                missing_ok=missing_ok,
+            ),
+            limit,
+        )
+
+    def _datacenter(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Catalog and health reads name the datacenter, as Consul's client does."""
+        if self._settings.datacenter:
+            return [*params, ("dc", self._settings.datacenter)]
+        return params
+
+    async def _call(
+        self, operation: str, request: Awaitable[ConsulAnswer], limit: float
+    ) -> ConsulAnswer:
+        """`request` within `limit` seconds; network failures as Consul errors."""
         where = self._settings.http_addr
         try:
             async with asyncio.timeout(limit):
-                return await request(self._connection())
+                return await request
         except TimeoutError:
             raise ConsulUnavailableError(
                 f"{operation}: Consul agent at {where} did not answer within {limit:g}s"
@@ -257,8 +322,6 @@ class HandlerConsulDiscovery:
                 f"{operation}: lost the connection to Consul agent at {where} "
                 f"({error}){_disconnect_hint(self._settings, error)}"
             ) from None
-        except consul.ConsulException as error:
-            raise _classify(operation, error) from None
 
     def _check_definition(
         self, tcp_address: str, http_url: str | None, interval: str | None
@@ -278,20 +341,15 @@ class HandlerConsulDiscovery:
         return {"HTTP": http_url, **timing, **reaping}
 
     def _connection(self) -> ConsulAgentConnection:
-        """The py-consul client, created in the running loop on first use."""
+        """The agent connection, created in the running loop on first use."""
         if self._client is None:
             self._client = ConsulAgentConnection(self._settings, self._ssl_context)
         return self._client
 
 
-def _blocking_health(service_name: str, index: int, wait: float, client: Any) -> Any:
-    """Healthy instances; blocks while `index` is current (0: answer at once)."""
-    return client.health.service(
-        service_name,
-        passing=True,
-        index=index or None,
-        wait=f"{max(int(wait * 1000), 1)}ms",
-    )
+def _segment(value: str) -> str:
+    """`value` as one path segment: Consul's IDs may hold `?`, `#` or `%`."""
+    return quote(value, safe=":@")
 
 
 def _disconnect_hint(settings: ModelConsulSettings, error: Exception) -> str:
@@ -317,19 +375,3 @@ def _tls_reason(error: aiohttp.ClientSSLError) -> str:
     """OpenSSL's reason (e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED), not the repr."""
     reason = getattr(error.os_error, "reason", None)
     return str(reason or error)
-
-
-def _classify(operation: str, error: Exception) -> Exception:
-    """Map py-consul's exceptions by HTTP status: 429 and 5xx are transient."""
-    text = str(error)
-    if isinstance(error, consul.ACLPermissionDenied):
-        return ConsulRejectedError(operation, 403, text or "Permission denied")
-    if isinstance(error, consul.ACLDisabled):
-        return ConsulRejectedError(operation, 401, text)
-    status_text, _, reason = text.partition(" ")
-    status = int(status_text) if status_text.isdigit() else 500
-    if status == 429 or status >= 500:
-        return ConsulUnavailableError(
-            f"{operation}: Consul agent answered {status}: {reason}"
-        )
-    return ConsulRejectedError(operation, status, reason)

@@ -23,6 +23,19 @@ class ConsulUnavailableError(Exception):
         self.reached = reached
 
 
+class ConsulAnswerError(ConsulUnavailableError):
+    """Consul answered something that is not Consul's: a status, content type,
+    encoding or JSON shape no Consul agent sends (a proxy, a wrong address, an
+    agent mid-restart). Treated as transient; `problem` names what was wrong.
+    """
+
+    def __init__(self, operation: str, endpoint: str, problem: str) -> None:
+        super().__init__(
+            f"{operation}: Consul answered something that is not Consul's "
+            f"on {endpoint}: {problem}"
+        )
+
+
 class ConsulRejectedError(Exception):
     """Consul refused the request (400, 403): retrying the same request is futile."""
 

@@ -13,23 +13,31 @@ already left that set, so it is never served.
 
 import asyncio
 import contextlib
+import functools
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from .backoff import backoff_delay
+from .blocking_query import BlockingQueryIndex
 from .enum_balancing import EnumBalancing
-from .errors import NoHealthyInstanceError
+from .errors import ConsulRejectedError, ConsulUnavailableError, NoHealthyInstanceError
 from .log_events import log_event
 from .model_instance_endpoint import ModelInstanceEndpoint
+from .supervised_loop import Sleep, SupervisedLoop
 
 type Endpoints = tuple[ModelInstanceEndpoint, ...]
-# fetch(service, index) -> (X-Consul-Index, health entries); index 0 answers at once.
-type HealthFetch = Callable[[str, int], Awaitable[tuple[int, list[dict[str, Any]]]]]
+# fetch(service, index) -> (X-Consul-Index, healthy instances): blocks while
+# `index` is current, answers at once for index 0; an index of 0 means
+# Consul's was missing or unusable.
+type HealthFetch = Callable[
+    [str, int], Awaitable[tuple[int, Sequence[ModelInstanceEndpoint]]]
+]
 type ChangeListener = Callable[[Endpoints], Awaitable[None]]
+type Clock = Callable[[], float]
 
 # Consul's advice for blocking loops: never hammer the agent, even when every
 # answer comes back at once.
@@ -40,10 +48,23 @@ class InstanceCache:
     """Per-service watch tasks and the last healthy set each one saw."""
 
     def __init__(
-        self, fetch: HealthFetch, retry_initial: float, retry_cap: float
+        self,
+        fetch: HealthFetch,
+        retry: tuple[float, float],
+        watch_wait: float,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """`retry`: initial and cap of the backoff on errors (and of the brake
+        on an index that does not advance); `watch_wait`: the `wait` of each
+        blocking query. `sleep` and `clock` are injectable for tests."""
         self._fetch = fetch
-        self._retry = (retry_initial, retry_cap)
+        self._retry = retry
+        # An answer sooner than this did not wait for a change.
+        self._early_s = watch_wait / 2
+        self._sleep = sleep
+        self._clock = clock
         self._instances: dict[str, Endpoints] = {}
         self._by_tags: dict[tuple[str, ...], Endpoints] = {}
         self._turns: dict[tuple[str, ...], int] = {}
@@ -62,8 +83,16 @@ class InstanceCache:
         if service in self._tasks:
             return
         self._answered[service] = asyncio.Event()
+        loop = SupervisedLoop(
+            f"watch of {service!r}",
+            functools.partial(self._watch_step, service, BlockingQueryIndex()),
+            self._retry,
+            expected=(ConsulUnavailableError, ConsulRejectedError),
+            on_failure=functools.partial(self._went_stale, service),
+            sleep=self._sleep,
+        )
         self._tasks[service] = asyncio.create_task(
-            self._watch(service), name=f"consul-watch-{service}"
+            loop.run(), name=f"consul-watch-{service}"
         )
 
     async def ready(self, service: str, timeout: float) -> None:
@@ -134,38 +163,38 @@ class InstanceCache:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _watch(self, service: str) -> None:
-        """Consul's blocking-loop rules: compare, reset on a backwards index,
-        never block on index 0, rate-limit, back off on errors."""
-        index = 0
-        failures = 0
-        while True:
-            try:
-                new_index, entries = await self._fetch(service, index)
-                current = tuple(
-                    sorted(
-                        map(ModelInstanceEndpoint.from_health_entry, entries),
-                        key=_by_id,
-                    )
-                )
-            except Exception as error:  # whatever fails, keep the last set
-                failures += 1
-                self._went_stale(service, error)
-                await asyncio.sleep(backoff_delay(failures, *self._retry))
-                continue
-            failures = 0
-            # A smaller index means the agent's state was reset: read it all
-            # again. Index 0 would never block: treat it as 1.
-            index = 0 if new_index < index else max(new_index, 1)
-            if service in self.stale:
-                self._went_fresh(service)
-            changed = current != self._instances.get(service)
-            if changed:
-                self._replace(service, current)
-            self._answered[service].set()
-            if changed:
-                await self._notify(service, current)
-            await asyncio.sleep(_MIN_INTERVAL_S)
+    async def _watch_step(self, service: str, index: BlockingQueryIndex) -> float:
+        """One blocking query; the pause before the next one.
+
+        Answers that come back early without the index advancing get a
+        growing pause (the retry backoff), logged once per episode.
+        """
+        asked_at = self._clock()
+        new_index, endpoints = await self._fetch(service, index.index)
+        current = tuple(sorted(endpoints, key=_by_id))
+        braking = index.idle_answers > 0
+        idle = index.follow(new_index, self._clock() - asked_at < self._early_s)
+        if service in self.stale:
+            self._went_fresh(service)
+        changed = current != self._instances.get(service)
+        if changed:
+            self._replace(service, current)
+        self._answered[service].set()
+        if changed:
+            await self._notify(service, current)
+        if idle == 0:
+            return _MIN_INTERVAL_S
+        if not braking:
+            log_event(
+                EnumLogLevel.WARNING,
+                "discovery.index_not_advancing",
+                f"Consul answered the watch of {service!r} at once without its "
+                f"index advancing (X-Consul-Index {new_index}); slowing the "
+                "watch down until it does",
+                service=service,
+                index=new_index,
+            )
+        return max(_MIN_INTERVAL_S, backoff_delay(idle, *self._retry))
 
     def _replace(self, service: str, current: Endpoints) -> None:
         self._instances[service] = current
@@ -187,16 +216,21 @@ class InstanceCache:
                     service=service,
                 )
 
-    def _went_stale(self, service: str, error: Exception) -> None:
+    def _went_stale(
+        self, service: str, error: Exception, attempt: int, level: EnumLogLevel | None
+    ) -> None:
+        """Keep serving the last healthy set; say so once per kind of failure."""
+        del attempt  # the level already says whether to speak
         self.metrics["discovery_watch_errors"] += 1
         self._answered[service].set()  # lookups stop waiting: nothing better is coming
-        if service in self.stale:
-            return
+        newly_stale = service not in self.stale
         self.stale.add(service)
         self.metrics["discovery_stale_services"] = float(len(self.stale))
+        if level is None and not newly_stale:
+            return
         known = len(self._instances.get(service, ()))
         log_event(
-            EnumLogLevel.WARNING,
+            level or EnumLogLevel.WARNING,
             "discovery.stale",
             f"cannot refresh the instances of {service!r} ({error}); "
             f"serving the last known healthy set ({known} instance(s))",

@@ -19,3 +19,6 @@ class ModelDiscoverySettings(BaseModel):
     balancing: EnumBalancing = EnumBalancing.ROUND_ROBIN
     # `wait` of each blocking query; Consul caps it at 10m.
     watch_wait: DurationSeconds = Field(default=30.0, le=600.0)
+    # Bytes of one Consul answer the node reads at most (about 40,000 watched
+    # instances); a larger one is refused and the last healthy set kept.
+    max_answer_size: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)

@@ -2,6 +2,7 @@
 # Change the template, not this copy: docs/template.md says how.
 """One healthy instance of a service, as a caller needs it."""
 
+from collections.abc import Mapping
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,7 @@ class ModelInstanceEndpoint(BaseModel):
         return host_port(self.address, self.port)
 
     @classmethod
-    def from_health_entry(cls, entry: dict[str, Any]) -> Self:
+    def from_health_entry(cls, entry: Mapping[str, Any]) -> Self:
         """One entry of Consul's /v1/health/service answer.
 
         Consul's rule: an empty service address means the node's address.

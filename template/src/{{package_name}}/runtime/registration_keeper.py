@@ -12,7 +12,6 @@ from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
 
 from ..protocols.protocol_ttl_reporter import ProtocolTtlReporter
 from .address_detection import host_port
-from .backoff import backoff_delay
 from .enum_check_mode import EnumCheckMode
 from .errors import (
     ConfigurationError,
@@ -20,10 +19,12 @@ from .errors import (
     ConsulRejectedError,
     ConsulUnavailableError,
 )
+from .external_text import consul_redactor, one_line
 from .log_events import log_event
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_instance_registration import ModelInstanceRegistration
+from .supervised_loop import Sleep, SupervisedLoop
 
 # Reports per TTL: two may be lost before the check expires.
 _TTL_REPORTS_PER_PERIOD = 3
@@ -38,7 +39,10 @@ class RegistrationKeeper:
     not retried: the same request cannot succeed. Once registered, the keeper
     confirms the registration every check interval (in ttl mode: reports
     health three times per TTL) and registers again when the agent lost it,
-    as a restarted dev agent or one with an ephemeral data dir does.
+    as a restarted dev agent or one with an ephemeral data dir does. It runs
+    as a SupervisedLoop: whatever a step raises is logged and retried, so the
+    keeper never stops keeping (nor `stop()` deregistering). `sleep` is
+    injectable for tests on a simulated clock.
     """
 
     def __init__(
@@ -49,6 +53,8 @@ class RegistrationKeeper:
         check: ModelCheckSettings,
         metrics: MutableMapping[str, float],
         is_healthy: Callable[[], bool],
+        *,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if check.mode is EnumCheckMode.TTL and not isinstance(
             discovery, ProtocolTtlReporter
@@ -63,9 +69,13 @@ class RegistrationKeeper:
         self._check = check
         self._metrics = metrics
         self._is_healthy = is_healthy
+        self._sleep = sleep
+        # Foreign messages are cleaned of the token before they are shown.
+        self._redactor = consul_redactor(consul)
         self._first_outcome = asyncio.Event()
         self._registered = asyncio.Event()
-        self._last_error = "Consul did not answer in time"
+        # Why the last attempt failed; formatted only when it is shown.
+        self._last_error: Exception | None = None
         self._task: asyncio.Task[None] | None = None
         # True while a registration may exist in Consul (one succeeded, or a
         # request got to the agent without an answer): stopping must then
@@ -74,6 +84,11 @@ class RegistrationKeeper:
         self._may_be_registered = False
         self._ever_registered = False
         self._stopped = False
+        # Failed registration attempts since the last success.
+        self._failures = 0
+        # Why confirmations failed since the last success: each reason is
+        # logged once, so a second kind of failure is not hidden by the first.
+        self._unconfirmed: set[str] = set()
 
     @property
     def registered(self) -> bool:
@@ -85,9 +100,18 @@ class RegistrationKeeper:
         Raises ConsulRegistrationRequiredError when `consul.required` is set
         and that first answer was not a successful registration.
         """
+        registration = self._registration
+        loop = SupervisedLoop(
+            f"registration of service {registration.service_name!r}",
+            self._step,
+            (self._consul.retry_initial, self._consul.retry_cap),
+            expected=(ConsulUnavailableError,),
+            on_failure=self._failed,
+            redactor=self._redactor,
+            sleep=self._sleep,
+        )
         self._task = asyncio.create_task(
-            self._keep_registered(),
-            name=f"consul-registration-{self._registration.service_id}",
+            loop.run(), name=f"consul-registration-{registration.service_id}"
         )
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._consul.register_wait):
@@ -97,7 +121,7 @@ class RegistrationKeeper:
             raise ConsulRegistrationRequiredError(
                 f"consul.required is set and service "
                 f"{self._registration.service_name!r} could not be registered: "
-                f"{self._last_error}"
+                f"{self._last_reason()}"
             )
 
     async def wait_registered(self) -> None:
@@ -115,42 +139,40 @@ class RegistrationKeeper:
         if self._may_be_registered:
             await self._deregister()
 
-    async def _keep_registered(self) -> None:
-        reregistering = False
-        while await self._register_until_answered(reregistering):
-            await self._watch_until_lost()
-            self._registered.clear()
-            self._metrics["consul_registered"] = 0.0
-            reregistering = True
+    async def _step(self) -> float | None:
+        """Register, or confirm; the pause before the next step (None: give up)."""
+        if not self.registered:
+            return await self._register()
+        return await self._confirm()
 
-    async def _register_until_answered(self, reregistering: bool) -> bool:
-        """Register, retrying while Consul is unavailable; False if rejected."""
-        failures = 0
-        while True:
-            self._may_be_registered = True
-            started = time.perf_counter()
-            try:
-                await self._send_registration()
-            except ConsulUnavailableError as error:
-                if not error.reached:
-                    self._may_be_registered = self._ever_registered
-                failures += 1
-                self._note_failure(str(error))
-                self._log_unavailable(error, failures)
-                await asyncio.sleep(
-                    backoff_delay(
-                        failures, self._consul.retry_initial, self._consul.retry_cap
-                    )
-                )
-                continue
-            except ConsulRejectedError as error:
-                # Consul refused it: no registration was made by this request.
-                self._may_be_registered = self._ever_registered
-                self._note_failure(str(error))
-                self._log_rejected(error)
-                return False
-            self._note_registered(started, reregistering, failures + 1)
-            return True
+    async def _register(self) -> float | None:
+        """One attempt; ConsulUnavailableError (and the unexpected) propagate to
+        the loop, which backs off; a rejection ends the loop."""
+        self._may_be_registered = True
+        started = time.perf_counter()
+        try:
+            await self._send_registration()
+        except ConsulRejectedError as error:
+            # Consul refused it: no registration was made by this request.
+            self._may_be_registered = self._ever_registered
+            self._note_failure(error)
+            self._log_rejected(error)
+            return None
+        self._note_registered(started)
+        return self._confirmation_pause()
+
+    def _failed(
+        self, error: Exception, attempt: int, level: EnumLogLevel | None
+    ) -> None:
+        """A step raised: count a failed registration; log Consul's failures
+        (the loop logs the others)."""
+        if isinstance(error, ConsulUnavailableError) and not error.reached:
+            self._may_be_registered = self._ever_registered
+        if not self.registered:
+            self._failures = attempt
+            self._note_failure(error)
+        if isinstance(error, ConsulUnavailableError) and level is not None:
+            self._log_unavailable(error, attempt, level)
 
     async def _send_registration(self) -> None:
         registration = self._registration
@@ -165,38 +187,39 @@ class RegistrationKeeper:
             health_check_interval=registration.check_interval,
         )
 
-    async def _watch_until_lost(self) -> None:
-        """Return once the agent has shown it no longer knows this service."""
-        unreachable = False
-        while True:
-            await asyncio.sleep(self._confirmation_pause())
-            try:
-                still_registered = await self._confirm_registration()
-            except (ConsulUnavailableError, ConsulRejectedError) as error:
-                if not unreachable:
-                    log_event(
-                        EnumLogLevel.WARNING,
-                        "consul.unreachable",
-                        f"cannot confirm the registration of service "
-                        f"{self._registration.service_name!r}: {error}; "
-                        "still trying",
-                        service_id=self._registration.service_id,
-                    )
-                unreachable = True
-                continue
-            unreachable = False
-            if not still_registered:
-                self._metrics["consul_registrations_lost"] = (
-                    self._metrics.get("consul_registrations_lost", 0.0) + 1
-                )
+    async def _confirm(self) -> float:
+        """Check that the agent still knows this service; the pause before the
+        next step (0 when it forgot: register again at once)."""
+        try:
+            still_registered = await self._confirm_registration()
+        except (ConsulUnavailableError, ConsulRejectedError) as error:
+            if str(error) not in self._unconfirmed:
+                self._unconfirmed.add(str(error))
                 log_event(
                     EnumLogLevel.WARNING,
-                    "consul.registration_lost",
-                    f"the Consul agent no longer knows service "
-                    f"{self._registration.service_name!r}; registering again",
+                    "consul.unreachable",
+                    f"cannot confirm the registration of service "
+                    f"{self._registration.service_name!r}: {error}; "
+                    "still trying",
                     service_id=self._registration.service_id,
                 )
-                return
+            return self._confirmation_pause()
+        self._unconfirmed.clear()
+        if still_registered:
+            return self._confirmation_pause()
+        self._registered.clear()
+        self._metrics["consul_registered"] = 0.0
+        self._metrics["consul_registrations_lost"] = (
+            self._metrics.get("consul_registrations_lost", 0.0) + 1
+        )
+        log_event(
+            EnumLogLevel.WARNING,
+            "consul.registration_lost",
+            f"the Consul agent no longer knows service "
+            f"{self._registration.service_name!r}; registering again",
+            service_id=self._registration.service_id,
+        )
+        return 0.0
 
     def _confirmation_pause(self) -> float:
         if self._check.mode is EnumCheckMode.TTL:
@@ -213,17 +236,23 @@ class RegistrationKeeper:
             return await self._discovery.report_ttl(service_id, healthy, note)
         return await self._discovery.get_service(service_id) is not None
 
-    def _note_failure(self, reason: str) -> None:
-        self._last_error = reason
+    def _last_reason(self) -> str:
+        error = self._last_error
+        if error is None:
+            return "Consul did not answer in time"
+        return one_line(str(error), self._redactor) or type(error).__name__
+
+    def _note_failure(self, error: Exception) -> None:
+        self._last_error = error
         self._metrics["consul_register_failures"] = (
             self._metrics.get("consul_register_failures", 0.0) + 1
         )
         self._first_outcome.set()
 
-    def _note_registered(
-        self, started: float, reregistering: bool, attempts: int
-    ) -> None:
+    def _note_registered(self, started: float) -> None:
         registration = self._registration
+        attempts, self._failures = self._failures + 1, 0
+        reregistering = self._ever_registered
         latency_ms = (time.perf_counter() - started) * 1000
         self._metrics["consul_registrations"] = (
             self._metrics.get("consul_registrations", 0.0) + 1
@@ -246,11 +275,11 @@ class RegistrationKeeper:
         self._registered.set()
         self._first_outcome.set()
 
-    def _log_unavailable(self, error: ConsulUnavailableError, failures: int) -> None:
-        # One warning tells the operator; repeating it every backoff step
-        # would drown the log while Consul is down.
+    def _log_unavailable(
+        self, error: ConsulUnavailableError, failures: int, level: EnumLogLevel
+    ) -> None:
         log_event(
-            EnumLogLevel.WARNING if failures == 1 else EnumLogLevel.DEBUG,
+            level,
             "consul.register_failed",
             f"service {self._registration.service_name!r} is not registered yet: "
             f"{error}; the node keeps serving and retries in the background",
@@ -285,14 +314,16 @@ class RegistrationKeeper:
                 removed = await self._discovery.deregister_service(
                     registration.service_id
                 )
-        except (ConsulUnavailableError, ConsulRejectedError, TimeoutError) as error:
-            log_event(
-                EnumLogLevel.WARNING,
-                "consul.deregister_failed",
-                f"could not deregister service {registration.service_name!r}: "
-                f"{str(error) or 'timed out'}; Consul reaps it once its check has been "
-                "critical for deregister_critical_after",
-                service_id=registration.service_id,
+        except TimeoutError:
+            self._log_deregister_failed("timed out")  # its TimeoutError has no text
+            return
+        except (ConsulUnavailableError, ConsulRejectedError) as error:
+            self._log_deregister_failed(str(error))
+            return
+        except Exception as error:  # shutdown goes on whatever the backend raised
+            self._log_deregister_failed(
+                f"unexpected {type(error).__name__}: "
+                f"{one_line(str(error), self._redactor)}"
             )
             return
         self._metrics["consul_registered"] = 0.0
@@ -305,4 +336,15 @@ class RegistrationKeeper:
             f"deregistered service {registration.service_name!r} from Consul",
             service_id=registration.service_id,
             was_registered=str(removed).lower(),
+        )
+
+    def _log_deregister_failed(self, reason: str) -> None:
+        registration = self._registration
+        log_event(
+            EnumLogLevel.WARNING,
+            "consul.deregister_failed",
+            f"could not deregister service {registration.service_name!r}: "
+            f"{reason}; Consul reaps it once its check has been critical for "
+            "deregister_critical_after",
+            service_id=registration.service_id,
         )
