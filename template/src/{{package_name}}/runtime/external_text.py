@@ -42,9 +42,8 @@ def one_line(
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text = text.strip()
-    # Only the head is shown: redacting a 1 MB page whole would cost more
-    # than it shows (the URL-credential pattern is slow on long runs). The
-    # margin keeps a secret that starts in the head whole.
+    # Only the head is shown, so only the head is redacted; the margin keeps
+    # a secret that starts in the head whole.
     head = text[: limit + _SECRET_MARGIN]
     if redactor is not None:
         head = redactor.redact(head)

@@ -8,13 +8,15 @@ import re
 PLACEHOLDER = "<redacted>"
 # The userinfo of a URL (`scheme://user:password@`, or scheme-relative
 # `//user:password@`): a credential even without a password (a token passed
-# as the user name).
-_URL_USERINFO = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#@\s]*@")
+# as the user name). Anchored on `//` alone, the scheme left as it is: a
+# pattern that also matched the scheme rescanned every long run of letters
+# from each of its characters, minutes for a 1 MB line.
+_URL_USERINFO = re.compile(r"//[^/?#@\s]*@")
 
 
 def redact_url_credentials(text: str) -> str:
     """`http://user:pw@host` becomes `http://<redacted>@host`, anywhere in `text`."""
-    return _URL_USERINFO.sub(lambda match: f"{match.group(1)}{PLACEHOLDER}@", text)
+    return _URL_USERINFO.sub(f"//{PLACEHOLDER}@", text)
 
 
 class SecretRedactor:
