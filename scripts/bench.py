@@ -6,7 +6,9 @@ double runs in this process so that faults can be injected and every change is
 timestamped the moment the double makes it.
 
 The discovery figures (lookup time, staleness, Consul requests) come from
-``scripts/bench_discovery.py``, side by side with a five-minute TTL cache.
+``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
+the memory of a watch on a 20,000-instance service from
+``scripts/measure_watch_memory.py``.
 
 Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]``).
 """
@@ -29,6 +31,7 @@ from typing import Any
 from scripts.answer_sets import NODE_TYPES
 from scripts.bench_discovery import discovery_benchmark
 from scripts.consul_agents import node_env
+from scripts.measure_watch_memory import watch_memory_figures
 from scripts.processes import free_port
 from scripts.rendering import RenderedPackage, render_and_install
 
@@ -148,6 +151,7 @@ async def benchmark(package: RenderedPackage, runs: int) -> list[str]:
     lines = report(samples)
     lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
     lines.extend(await discovery_benchmark(package, double_module, runs))
+    lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     return lines
 
 

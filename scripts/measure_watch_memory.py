@@ -1,16 +1,12 @@
 """Resident memory of a rendered node's watch holding one very large service.
 
-Run with a rendered package's interpreter (its venv sees the package)::
-
-    /tmp/r/venv/bin/python scripts/measure_watch_memory.py postgres_crud 20000
-
-This process serves Consul-shaped answers for ``/v1/health/service/big`` (the
-given number of passing instances, each with the node check and a service
-check, about 780 bytes per instance as a real agent writes them) and starts a
-second process that imports the package, watches ``big`` with the package's
-own discovery handler and prints its RSS (VmRSS) before and after the first
-answer, and its peak (VmHWM). A figure, not a test: nothing is asserted.
-Linux only (it reads /proc/self/status).
+`make bench` prints these figures (``watch_memory_figures``). This process
+serves Consul-shaped answers for ``/v1/health/service/big`` (the given number
+of passing instances, each with the node check and a service check, about 780
+bytes per instance as a real agent writes them) and starts a second process,
+with the package's interpreter, that watches ``big`` with the package's own
+discovery handler and reports its RSS (VmRSS) before and after the first
+answer, and its peak (VmHWM). Linux only (it reads /proc/self/status).
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ import asyncio
 import gc
 import importlib
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,7 +71,10 @@ def _entry(number: int) -> dict[str, Any]:
     }
 
 
-async def _serve(instances: int, package: str) -> None:
+async def _measure_in_child(
+    python: Path, package: str, instances: int
+) -> tuple[dict[str, float], int]:
+    """One child's figures (MiB), and the size of the answer it was sent."""
     body = json.dumps([_entry(n) for n in range(instances)]).encode()
 
     async def health(request: web.Request) -> web.Response:
@@ -86,17 +86,48 @@ async def _serve(instances: int, package: str) -> None:
 
     app = web.Application()
     app.router.add_get("/v1/health/service/big", health)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--measure", package, str(port)
-    )
-    await child.wait()
-    print(f"answer: {instances} instances, {len(body) / 1e6:.1f} MB")
-    await runner.cleanup()
+    try:
+        child = await asyncio.create_subprocess_exec(
+            str(python),
+            __file__,
+            "--measure",
+            package,
+            str(port),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await child.communicate()
+    finally:
+        await runner.cleanup()
+    if child.returncode != 0:
+        raise RuntimeError(f"the watch-memory child exited {child.returncode}")
+    figures: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    if figures.pop("cached") != instances:
+        raise RuntimeError("the watch did not cache every instance")
+    return figures, len(body)
+
+
+async def watch_memory_figures(
+    python: Path, package: str, runs: int, instances: int = 20_000
+) -> list[str]:
+    """Bench lines: RSS growth and peak of one watch of `instances` (medians)."""
+    samples: list[dict[str, float]] = []
+    size = 0
+    for _ in range(runs):
+        figures, size = await _measure_in_child(python, package, instances)
+        samples.append(figures)
+    growth = statistics.median(s["after"] - s["before"] for s in samples)
+    peak = statistics.median(s["peak"] for s in samples)
+    before = statistics.median(s["before"] for s in samples)
+    where = f"{instances} instances, {size / 2**20:.1f} MiB answer"
+    return [
+        f"watch memory baseline (before the answer) median: {before:.1f} MiB",
+        f"watch memory growth ({where}) median: {growth:.1f} MiB",
+        f"watch memory peak ({where}) median: {peak:.1f} MiB",
+    ]
 
 
 def _status_kib(field: str) -> int:
@@ -123,19 +154,9 @@ async def _measure(package: str, port: int) -> None:
     after = _status_kib("VmRSS")
     peak = _status_kib("VmHWM")
     await handler.aclose()
-    print(
-        f"RSS before {before / 1024:.0f} MB, after {after / 1024:.0f} MB, "
-        f"peak {peak / 1024:.0f} MB, {cached} instances cached"
-    )
-
-
-def main() -> None:
-    if sys.argv[1] == "--measure":
-        asyncio.run(_measure(sys.argv[2], int(sys.argv[3])))
-        return
-    instances = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
-    asyncio.run(_serve(instances, sys.argv[1]))
+    figures = {"before": before / 1024, "after": after / 1024, "peak": peak / 1024}
+    print(json.dumps({**figures, "cached": cached}))
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(_measure(sys.argv[2], int(sys.argv[3])))

@@ -2,9 +2,8 @@
 # Change the template, not this copy: docs/template.md says how.
 """Consul's client environment variables, read the way Consul's own CLI reads them.
 
-py-consul reads a few of these itself, with traps (no IPv6, only the literal
-"true", an env token overriding an explicit one), so the node parses them here
-and hands py-consul explicit values only.
+Parsed once, here, into ModelConsulSettings: the node's connection
+(handlers/consul_agent_connection.py) reads no environment itself.
 """
 
 import re

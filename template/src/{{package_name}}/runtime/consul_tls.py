@@ -2,9 +2,9 @@
 # Change the template, not this copy: docs/template.md says how.
 """The TLS context the node talks to its Consul agent with.
 
-Built by the node, not by py-consul: py-consul ignores CONSUL_CAPATH and
-CONSUL_TLS_SERVER_NAME and hands aiohttp its context through a deprecated
-argument. Every failure to load TLS material is a ConfigurationError naming
+Built by the node from the Consul CLI variables (CONSUL_CACERT, CONSUL_CAPATH,
+CONSUL_CLIENT_CERT/KEY, CONSUL_HTTP_SSL_VERIFY), as Consul's CLI builds it; the
+server name (CONSUL_TLS_SERVER_NAME) is set per request. Every failure to load TLS material is a ConfigurationError naming
 the variable, raised at start-up.
 """
 

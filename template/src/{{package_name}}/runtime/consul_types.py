@@ -36,8 +36,8 @@ def _url_path_segment(value: str) -> str:
     """A service ID that survives Consul's URL paths (`/v1/agent/service/<id>`).
 
     Go's ServeMux cleans paths (`/`, `.` and `..` segments become a redirect)
-    and py-consul does not percent-encode the ID, so an ID with `/`, `%`,
-    `?`, `#`, spaces or control characters could be registered but never
+    and Consul's own clients do not percent-encode the ID, so an ID with `/`,
+    `%`, `?`, `#`, spaces or control characters could be registered but never
     read or deregistered. RFC 3986 unreserved characters (and `:`) are safe.
     """
     if value in (".", "..") or not _PATH_SEGMENT.fullmatch(value):
