@@ -15,6 +15,7 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from .errors import ConfigurationError
+from .external_text import consul_secrets
 from .log_events import configure_logging, log_event, protect_secrets
 from .model_node_settings import ModelNodeSettings
 from .node_runtime import NodeRuntime
@@ -41,7 +42,8 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
             os.environ.get("CONSUL_HTTP_AUTH", ""),
         )
         settings = settings_for(node_class, os.environ)
-        _protect_settings_secrets(settings)
+        # The token may come from a file: only the settings know it.
+        protect_secrets(*consul_secrets(settings.consul))
         # Loads the TLS material too: a bad CA or key is a configuration error.
         runtime = NodeRuntime(node_class, settings)
         return asyncio.run(_serve(runtime))
@@ -59,15 +61,6 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
             f"{node_class.__name__} stopped by {stop} while starting",
         )
         return 0
-
-
-def _protect_settings_secrets(settings: ModelNodeSettings) -> None:
-    """The token may come from a file: only the settings know it."""
-    consul = settings.consul
-    protect_secrets(
-        consul.token.get_secret_value() if consul.token else "",
-        consul.http_auth.get_secret_value() if consul.http_auth else "",
-    )
 
 
 def settings_for(

@@ -18,13 +18,19 @@ _SECRET_MARGIN = 1024
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def consul_secrets(settings: ModelConsulSettings) -> tuple[str, str]:
+    """The ACL token and the basic-auth `user[:password]` the node sends ("" unset)."""
+    token = settings.token.get_secret_value() if settings.token else ""
+    http_auth = settings.http_auth.get_secret_value() if settings.http_auth else ""
+    return token, http_auth
+
+
 def consul_redactor(settings: ModelConsulSettings) -> SecretRedactor:
     """Replaces the token and the basic-auth credentials the node sends."""
+    token, http_auth = consul_secrets(settings)
     redactor = SecretRedactor()
-    if settings.token is not None:
-        redactor.add_token(settings.token.get_secret_value())
-    if settings.http_auth is not None:
-        redactor.add_basic_auth(settings.http_auth.get_secret_value())
+    redactor.add_token(token)
+    redactor.add_basic_auth(http_auth)
     return redactor
 
 
