@@ -43,7 +43,7 @@ DEADLINE_S = 30.0
 
 def load_double_module(package: RenderedPackage) -> ModuleType:
     """The Consul agent double shipped in the rendered package's tests."""
-    sys.path.insert(0, str(package.root / "tests"))
+    sys.path.insert(0, str(package.root / "tests" / "managed"))
     return importlib.import_module("consul_agent_double")
 
 

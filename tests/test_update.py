@@ -3,9 +3,9 @@
 A module fixture builds a git history of the template in a temporary copy:
 
 - 0.1.0: the template as it is on disk;
-- 0.2.0: a changed template-owned pattern (runtime/backoff.py), a changed
+- 0.2.0: a changed template-owned pattern (managed/loops/backoff.py), a changed
   question default (check_interval), and a moved template-owned module
-  (runtime/durations.py -> runtime/duration_parsing.py, with its `_migrations` entry);
+  (managed/values/durations.py -> duration_parsing.py, with its `_migrations` entry);
 - 0.3.0 (on a side branch of 0.2.0): a new question without a default.
 
 Packages are rendered from 0.1.0, committed by the post-copy hook, edited the
@@ -46,16 +46,16 @@ from scripts.rendering import (
 
 OLD, NEW, NEWEST = "0.1.0", "0.2.0", "0.3.0"
 ANSWERS: Mapping[str, object] = {"service_name": "ledger-writer", "node_type": "effect"}
-RUNTIME = "template/src/{{package_name}}/runtime"
-PATTERN_FILE = f"{RUNTIME}/backoff.py"
+MANAGED = "template/src/{{package_name}}/managed"
+PATTERN_FILE = f"{MANAGED}/loops/backoff.py"
 PATTERN_CHANGE = (
     "\n\ndef retry_budget_s(attempts: int, initial_s: float, cap_s: float) -> float:\n"
     '    """Longest total wait of `attempts` retries (0.2.0 pattern)."""\n'
     "    steps = range(1, attempts + 1)\n"
     "    return sum(min(cap_s, initial_s * 2.0 ** (n - 1)) for n in steps)\n"
 )
-MOVED_FROM = f"{RUNTIME}/durations.py"
-MOVED_TO = f"{RUNTIME}/duration_parsing.py"
+MOVED_FROM = f"{MANAGED}/values/durations.py"
+MOVED_TO = f"{MANAGED}/values/duration_parsing.py"
 NEW_QUESTION = "owning_team"
 TOOL_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
@@ -67,10 +67,10 @@ MIGRATION_ENTRY = """_migrations:
       - "{{ _copier_python }}"
       - "{{ _copier_conf.src_path }}/hooks/migrate.py"
       - move
-      - "src/{{ package_name }}/runtime/durations.py"
-      - "src/{{ package_name }}/runtime/duration_parsing.py"
-      - "--template-path=template/src/{{ '{{' }}package_name{{ '}}' }}/runtime/\
-durations.py"
+      - "src/{{ package_name }}/managed/values/durations.py"
+      - "src/{{ package_name }}/managed/values/duration_parsing.py"
+      - "--template-path=template/src/{{ '{{' }}package_name{{ '}}' }}/managed/\
+values/durations.py"
       - "--src={{ _copier_conf.src_path }}"
 """
 
@@ -108,7 +108,7 @@ def _make_version_0_2_0(root: Path) -> None:
         text = path.read_text(encoding="utf-8")
         moved = text.replace("from .durations import", "from .duration_parsing import")
         moved = moved.replace(
-            "runtime.durations import", "runtime.duration_parsing import"
+            "values.durations import", "values.duration_parsing import"
         )
         if moved != text:
             path.write_text(moved, encoding="utf-8")
@@ -217,7 +217,9 @@ def updated(
         readme.write(OWNER_README)
     # Against the header's advice, but owners do it: the edit must survive the
     # file's move in 0.2.0.
-    with (package / "runtime" / "durations.py").open("a", encoding="utf-8") as moved:
+    with (package / "managed" / "values" / "durations.py").open(
+        "a", encoding="utf-8"
+    ) as moved:
         moved.write(OWNER_DURATIONS_NOTE)
     commit_all(project, "Owner edits")
     # Bytecode of the module about to move, as any earlier run leaves it.
@@ -227,7 +229,7 @@ def updated(
             "-m",
             "compileall",
             "-q",
-            str(package / "runtime"),
+            str(package / "managed" / "values"),
         ],
         check=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
@@ -256,7 +258,9 @@ def test_owner_edits_are_intact(updated: UpdatedPackage) -> None:
 def test_template_pattern_change_arrived(
     updated: UpdatedPackage, history: TemplateHistory
 ) -> None:
-    backoff = updated.project / "src" / "ledger_writer" / "runtime" / "backoff.py"
+    backoff = (
+        updated.project / "src" / "ledger_writer" / "managed" / "loops" / "backoff.py"
+    )
     assert backoff.read_text("utf-8") == history.file_at(NEW, PATTERN_FILE)
 
 
@@ -275,13 +279,13 @@ def test_no_conflicts_left(updated: UpdatedPackage) -> None:
 def test_migration_moved_the_module(
     updated: UpdatedPackage, history: TemplateHistory
 ) -> None:
-    runtime = updated.project / "src" / "ledger_writer" / "runtime"
-    assert not (runtime / "durations.py").exists()
-    assert list(runtime.rglob("durations.*.pyc")) == []
-    moved = (runtime / "duration_parsing.py").read_text("utf-8")
+    values = updated.project / "src" / "ledger_writer" / "managed" / "values"
+    assert not (values / "durations.py").exists()
+    assert list(values.rglob("durations.*.pyc")) == []
+    moved = (values / "duration_parsing.py").read_text("utf-8")
     # The template's new file, plus the owner's note carried over by the migration.
     assert moved == history.file_at(NEW, MOVED_TO) + OWNER_DURATIONS_NOTE
-    assert "runtime.durations" not in "".join(
+    assert "values.durations" not in "".join(
         path.read_text("utf-8") for path in updated.project.rglob("*.py")
     )
 
