@@ -6,7 +6,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..discovery.instance_cache import InstanceCache, choose_endpoint
+from ..discovery.balancing import choose_endpoint
+from ..discovery.instance_cache import InstanceCache
 from ..discovery.model_instance_endpoint import ModelInstanceEndpoint
 from ..errors import NoHealthyInstanceError
 from ..settings.enum_balancing import EnumBalancing

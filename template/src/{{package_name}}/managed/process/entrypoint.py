@@ -15,7 +15,13 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..errors import ConfigurationError
-from ..logs.log_events import configure_logging, log_event, protect_secrets
+from ..logs.log_events import (
+    configure_logging,
+    log_event,
+    protect_secrets,
+    set_log_level,
+)
+from ..settings.consul_environment import secrets_as_set
 from ..settings.consul_secrets import consul_secrets
 from ..settings.model_node_settings import ModelNodeSettings
 from ..settings.settings_loader import load_node_settings
@@ -34,14 +40,11 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
     settings load, see stop_signals.py) ends start-up quietly with exit 0.
     """
     try:
-        configure_logging(os.environ.get("ONEX_NODE_LOG_LEVEL", "INFO"))
-        # Known before anything can fail, so even a configuration error
-        # cannot echo them.
-        protect_secrets(
-            os.environ.get("CONSUL_HTTP_TOKEN", ""),
-            os.environ.get("CONSUL_HTTP_AUTH", ""),
-        )
+        # JSON from the first line; until the settings name the level, INFO.
+        configure_logging()
+        protect_secrets(*secrets_as_set(os.environ))
         settings = settings_for(node_class, os.environ)
+        set_log_level(settings.log_level.logging_level)
         # The token may come from a file: only the settings know it.
         protect_secrets(*consul_secrets(settings.consul))
         # Loads the TLS material too: a bad CA or key is a configuration error.

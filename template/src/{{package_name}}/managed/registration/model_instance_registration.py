@@ -12,7 +12,7 @@ _META_VALUE_LIMIT = 512
 
 
 class ModelInstanceRegistration(BaseModel):
-    """One service instance: identity, address, tags, meta and health check."""
+    """One service instance: identity, address, tags, meta and health endpoint."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -23,7 +23,6 @@ class ModelInstanceRegistration(BaseModel):
     tags: tuple[str, ...]
     meta: dict[str, str]
     health_check_url: str
-    check_interval: str
 
     @classmethod
     def for_node(
@@ -48,5 +47,4 @@ class ModelInstanceRegistration(BaseModel):
             tags=settings.tags,
             meta={key: value[:_META_VALUE_LIMIT] for key, value in meta.items()},
             health_check_url=settings.health_url,
-            check_interval=settings.check.interval,
         )
