@@ -141,7 +141,7 @@ def render(
     answers: Mapping[str, object],
     *,
     src: Path = REPO_ROOT,
-    vcs_ref: str = "HEAD",
+    vcs_ref: str | None = "HEAD",
 ) -> Path:
     """Render the template at ``src`` (this repository) into ``dst``.
 
