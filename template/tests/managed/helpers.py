@@ -17,10 +17,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import ConsulAgentHandle
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 from omnibase_core.models.container.model_onex_container import ModelONEXContainer
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
+
+from tests.managed.agent_handle import ConsulAgentHandle
 
 type Predicate = Callable[[], bool | Awaitable[bool]]
 
