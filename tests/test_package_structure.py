@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("loops",),
     ("discovery", "registration"),
     ("consul",),
-    ("lifecycle", "context"),
+    ("context",),
+    ("lifecycle",),
     ("process",),
 )
 ARCHITECTURE_DOC = REPO_ROOT / "docs" / "architecture.md"

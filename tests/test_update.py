@@ -193,13 +193,9 @@ OWNER_TEST = textwrap.dedent(
         assert ledger_schema_version == handler_ledger_writer.LEDGER_SCHEMA_VERSION
     """
 )
-# The owner's own conftest (user-owned), whose fixture their test uses.
+# Added to the owner's own conftest (user-owned); their test uses the fixture.
 OWNER_CONFTEST = textwrap.dedent(
     """\
-    # Yours to edit: the ONEX node template generated this file once.
-    \"\"\"Fixtures of the ledger tests.\"\"\"
-
-    import pytest
 
 
     @pytest.fixture
@@ -267,7 +263,8 @@ def updated(
         + OWNER_DEPENDENCY,
     )
     (project / "tests" / "test_owner_schema.py").write_text(OWNER_TEST, "utf-8")
-    (project / "tests" / "conftest.py").write_text(OWNER_CONFTEST, "utf-8")
+    with (project / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+        conftest.write(OWNER_CONFTEST)
     with (node / "models" / "model_ledger_writer_input.py").open(
         "a", encoding="utf-8"
     ) as model:

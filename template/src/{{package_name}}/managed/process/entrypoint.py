@@ -4,13 +4,8 @@
 
 import asyncio
 import contextlib
-import inspect
 import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-import yaml
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
@@ -23,8 +18,7 @@ from ..logs.log_events import (
 )
 from ..settings.consul_environment import secrets_as_set
 from ..settings.consul_secrets import consul_secrets
-from ..settings.model_node_settings import ModelNodeSettings
-from ..settings.settings_loader import load_node_settings
+from ..settings.node_contract import settings_for
 from .node_runtime import NodeRuntime
 from .stop_signals import STOP_SIGNALS, StopSignalReceivedError, ignore_stop_signals
 
@@ -64,23 +58,6 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
             f"{node_class.__name__} stopped by {stop} while starting",
         )
         return 0
-
-
-def settings_for(
-    node_class: type[NodeCoreBase], environ: Mapping[str, str]
-) -> ModelNodeSettings:
-    """Settings from the `config:` block of the contract next to the node's module.
-
-    It is the same block the node reads in `initialize()`; the runtime needs it
-    earlier, to open the health port before the node registers.
-    """
-    contract_path = Path(inspect.getfile(node_class)).with_name("contract.yaml")
-    try:
-        contract: Any = yaml.safe_load(contract_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"cannot read {contract_path}: {error}") from None
-    config = contract.get("config") if isinstance(contract, dict) else None
-    return load_node_settings(config or {}, environ, node_class.__name__)
 
 
 async def _serve(runtime: NodeRuntime) -> int:

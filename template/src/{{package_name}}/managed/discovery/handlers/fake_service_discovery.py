@@ -1,6 +1,6 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""In-memory ProtocolServiceDiscovery for unit tests of the node's lifecycle."""
+"""In-memory ProtocolServiceDiscovery: unit tests of handlers and of the lifecycle."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -11,6 +11,9 @@ type ServiceRecord = dict[str, Any]
 
 class FakeServiceDiscovery:
     """Records registrations; can be told to fail like an unreachable Consul.
+
+    What ModelNodeContext.in_memory() discovers from, so an owner's handler
+    tests need no Consul; the template's lifecycle tests drive the rest.
 
     `failure`, when set, is raised by every call until it is cleared (or,
     with `failures_left`, that many times), so tests can show what the node
