@@ -25,6 +25,7 @@ from ..logs.log_events import log_event
 from ..loops.backoff import backoff_delay
 from ..loops.supervised_loop import Sleep, SupervisedLoop
 from ..settings.enum_balancing import EnumBalancing
+from ..values.consul_tags import carries_tags
 from .balancing import choose_endpoint
 from .blocking_query import BlockingQueryIndex
 from .model_instance_endpoint import ModelInstanceEndpoint
@@ -115,11 +116,10 @@ class InstanceCache:
             key = (service, *tags)
             cached = self._by_tags.get(key)
             if cached is None:
-                wanted = {tag.lower() for tag in tags}
                 cached = tuple(
                     endpoint
                     for endpoint in self._instances.get(service, ())
-                    if wanted <= {tag.lower() for tag in endpoint.tags}
+                    if carries_tags(endpoint.tags, tags)
                 )
                 self._by_tags[key] = cached
             found = cached

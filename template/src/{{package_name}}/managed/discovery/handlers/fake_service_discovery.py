@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...values.consul_tags import carries_tags
+
 type ServiceRecord = dict[str, Any]
 
 
@@ -65,11 +67,11 @@ class FakeServiceDiscovery:
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
         await self._enter("discover_services")
-        wanted = set(tags or [])
         return [
             service
             for service in self.services.values()
-            if service["name"] == service_name and wanted <= set(service["tags"])
+            if service["name"] == service_name
+            and carries_tags(service["tags"], tags or ())
         ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:
