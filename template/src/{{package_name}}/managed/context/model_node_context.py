@@ -30,14 +30,9 @@ class ModelNodeContext:
     Unit tests build one with `ModelNodeContext.in_memory(...)`.
     """
 
-    def __init__(
-        self,
-        *,
-        metrics: NodeMetrics | None = None,
-        log: NodeLogger | None = None,
-    ) -> None:
-        self.metrics = metrics or NodeMetrics()
-        self.log = log or NodeLogger()
+    def __init__(self, *, log: NodeLogger) -> None:
+        self.metrics = NodeMetrics()
+        self.log = log
         self._settings: ModelNodeSettings | None = None
         self._resolver: EndpointResolver | None = None
 

@@ -3,7 +3,6 @@
 """The owner's structured logger: JSON lines through log_event, redacted."""
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
@@ -22,12 +21,7 @@ class NodeLogger:
     """
 
     def __init__(self, fields: Mapping[str, LogValue] | None = None) -> None:
-        self._fields: Mapping[str, LogValue] = MappingProxyType(dict(fields or {}))
-
-    @property
-    def fields(self) -> Mapping[str, LogValue]:
-        """What every line of this logger carries (read-only)."""
-        return self._fields
+        self._fields = dict(fields or {})
 
     def bind(self, **fields: LogValue) -> "NodeLogger":
         """A logger that adds `fields` (they win over the ones bound before)."""

@@ -44,11 +44,7 @@ class EndpointResolver:
         tags: Sequence[str] | None = None,
         strategy: EnumBalancing | None = None,
     ) -> ModelInstanceEndpoint:
-        """One healthy instance of `service` carrying every tag in `tags`.
-
-        `strategy` defaults to the contract's `discovery.balancing`. Raises
-        NoHealthyInstanceError when no passing instance is known.
-        """
+        """What ModelNodeContext.resolve_endpoint answers (its docstring)."""
         chosen = strategy or self._balancing
         wanted = tuple(tags or ())
         cache = await self._cache_for(service)
@@ -59,7 +55,7 @@ class EndpointResolver:
     async def resolve_endpoints(
         self, service: str, *, tags: Sequence[str] | None = None
     ) -> tuple[ModelInstanceEndpoint, ...]:
-        """Every healthy instance of `service` carrying all `tags` (never empty)."""
+        """What ModelNodeContext.resolve_endpoints answers (its docstring)."""
         wanted = tuple(tags or ())
         cache = await self._cache_for(service)
         if cache is not None:
