@@ -4,8 +4,9 @@ A module fixture builds a git history of the template in a temporary copy:
 
 - 0.1.0: the template as it is on disk;
 - 0.2.0: a changed template-owned pattern (managed/loops/backoff.py), a changed
-  question default (check_interval), and a moved template-owned module
-  (managed/values/durations.py -> duration_parsing.py, with its `_migrations` entry);
+  node shell (node.py), a changed question default (check_interval), and a
+  moved template-owned module (managed/values/durations.py ->
+  duration_parsing.py, with its `_migrations` entry);
 - 0.3.0 (on a side branch of 0.2.0): a new question without a default.
 
 Packages are rendered from 0.1.0, committed by the post-copy hook, edited the
@@ -54,6 +55,11 @@ PATTERN_CHANGE = (
     "    steps = range(1, attempts + 1)\n"
     "    return sum(min(cap_s, initial_s * 2.0 ** (n - 1)) for n in steps)\n"
 )
+SHELL_FILE = (
+    "template/src/{{package_name}}/nodes/{{node_dir}}/"
+    "{% if node_type == 'effect' %}node.py{% endif %}.jinja"
+)
+SHELL_CHANGE = "\n\n# 0.2.0: the node shell changed (tests/test_update.py).\n"
 MOVED_FROM = f"{MANAGED}/values/durations.py"
 MOVED_TO = f"{MANAGED}/values/duration_parsing.py"
 NEW_QUESTION = "owning_team"
@@ -101,6 +107,8 @@ class TemplateHistory:
 def _make_version_0_2_0(root: Path) -> None:
     with (root / PATTERN_FILE).open("a", encoding="utf-8") as pattern:
         pattern.write(PATTERN_CHANGE)
+    with (root / SHELL_FILE).open("a", encoding="utf-8") as shell:
+        shell.write(SHELL_CHANGE)
     edit(root / "copier.yml", "  default: 10s\n", "  default: 15s\n")
     edit(root / "copier.yml", "_migrations: []\n", MIGRATION_ENTRY)
     git(root, "mv", MOVED_FROM, MOVED_TO)
@@ -181,8 +189,31 @@ OWNER_TEST = textwrap.dedent(
     )
 
 
-    def test_owner_schema_version() -> None:
-        assert handler_ledger_writer.LEDGER_SCHEMA_VERSION == 3
+    def test_owner_schema_version(ledger_schema_version: int) -> None:
+        assert ledger_schema_version == handler_ledger_writer.LEDGER_SCHEMA_VERSION
+    """
+)
+# Added to the owner's own conftest (user-owned); their test uses the fixture.
+OWNER_CONFTEST = textwrap.dedent(
+    """\
+
+
+    @pytest.fixture
+    def ledger_schema_version() -> int:
+        return 3
+    """
+)
+OWNER_MODEL = "\n\n# Owner: amounts are in minor units.\nCURRENCY_MINOR_UNITS = 2\n"
+OWNER_HANDLER_TEST = textwrap.dedent(
+    """\
+
+
+    def test_amounts_are_in_minor_units() -> None:
+        from ledger_writer.nodes.node_ledger_writer_effect.models import (
+            model_ledger_writer_input,
+        )
+
+        assert model_ledger_writer_input.CURRENCY_MINOR_UNITS == 2
     """
 )
 OWNER_README = "\n## Ledger\n\nOwned by the payments team; pages #ledger-oncall.\n"
@@ -194,6 +225,25 @@ class UpdatedPackage:
     project: Path
     result: subprocess.CompletedProcess[str]
     handler: Path
+    # The owner's places (handler, models, tests, conftest) as committed.
+    owner_files: Mapping[str, str]
+
+
+def owner_places(project: Path) -> dict[str, str]:
+    """Hash of every file in the owner's places, by path."""
+    node = project / "src" / "ledger_writer" / "nodes" / "node_ledger_writer_effect"
+    places = [
+        *sorted((node / "handlers").glob("*.py")),
+        *sorted((node / "models").glob("*.py")),
+        *sorted((project / "tests").glob("test_*.py")),
+        project / "tests" / "conftest.py",
+    ]
+    return {
+        path.relative_to(project).as_posix(): hashlib.sha256(
+            path.read_bytes()
+        ).hexdigest()
+        for path in places
+    }
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +263,16 @@ def updated(
         + OWNER_DEPENDENCY,
     )
     (project / "tests" / "test_owner_schema.py").write_text(OWNER_TEST, "utf-8")
+    with (project / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+        conftest.write(OWNER_CONFTEST)
+    with (node / "models" / "model_ledger_writer_input.py").open(
+        "a", encoding="utf-8"
+    ) as model:
+        model.write(OWNER_MODEL)
+    with (project / "tests" / "test_handler_ledger_writer.py").open(
+        "a", encoding="utf-8"
+    ) as handler_tests:
+        handler_tests.write(OWNER_HANDLER_TEST)
     with (project / "README.md").open("a", encoding="utf-8") as readme:
         readme.write(OWNER_README)
     # Against the header's advice, but owners do it: the edit must survive the
@@ -222,6 +282,7 @@ def updated(
     ) as moved:
         moved.write(OWNER_DURATIONS_NOTE)
     commit_all(project, "Owner edits")
+    owner_files = owner_places(project)
     # Bytecode of the module about to move, as any earlier run leaves it.
     subprocess.run(
         [
@@ -235,7 +296,9 @@ def updated(
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
     )
     result = copier_update(project, NEW)
-    return UpdatedPackage(project=project, result=result, handler=handler)
+    return UpdatedPackage(
+        project=project, result=result, handler=handler, owner_files=owner_files
+    )
 
 
 def test_update_succeeds(updated: UpdatedPackage) -> None:
@@ -253,6 +316,19 @@ def test_owner_edits_are_intact(updated: UpdatedPackage) -> None:
     assert OWNER_DEPENDENCY in (project / "pyproject.toml").read_text("utf-8")
     assert (project / "tests" / "test_owner_schema.py").read_text("utf-8") == OWNER_TEST
     assert (project / "README.md").read_text("utf-8").endswith(OWNER_README)
+
+
+def test_owner_places_are_byte_identical_across_a_shell_change(
+    updated: UpdatedPackage,
+) -> None:
+    shell = updated.project.joinpath(
+        "src", "ledger_writer", "nodes", "node_ledger_writer_effect", "node.py"
+    )
+    assert shell.read_text("utf-8").endswith(SHELL_CHANGE)
+    assert len(updated.owner_files) >= 7  # handler, 2 models, 3 tests, conftest
+    assert owner_places(updated.project) == updated.owner_files
+    porcelain = git(updated.project, "status", "--porcelain").splitlines()
+    assert [line for line in porcelain if "U" in line[:2]] == []
 
 
 def test_template_pattern_change_arrived(

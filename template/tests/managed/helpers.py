@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import json
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,9 +17,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import ConsulAgentHandle
+from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 from omnibase_core.models.container.model_onex_container import ModelONEXContainer
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
+
+from tests.managed.agent_handle import ConsulAgentHandle
 
 type Predicate = Callable[[], bool | Awaitable[bool]]
 
@@ -131,13 +135,20 @@ async def agent_get(agent: ConsulAgentHandle, path: str) -> Any:
         return await response.json()
 
 
-async def make_node[NodeT](
-    node_class: Callable[[ModelONEXContainer], NodeT], discovery: object
+async def make_node[NodeT: NodeCoreBase](
+    node_class: type[NodeT], discovery: object
 ) -> NodeT:
-    """A node whose container resolves ProtocolServiceDiscovery to ``discovery``."""
+    """A node built as the runtime builds it: its container resolves
+    ProtocolServiceDiscovery to ``discovery``, and holds the settings of its
+    contract and of the environment now (the node never loads them itself)."""
     container = ModelONEXContainer()
     await container.service_registry.register_instance(
         ProtocolServiceDiscovery,
         discovery,
     )
+    # This file is not rendered: the package is found from the node's module.
+    package = node_class.__module__.partition(".")[0]
+    settings = importlib.import_module(f"{package}.managed.settings.node_contract")
+    resolved = settings.settings_for(node_class, os.environ)
+    await container.service_registry.register_instance(type(resolved), resolved)
     return node_class(container)

@@ -11,6 +11,10 @@ class ConfigurationError(ValueError):
     """
 
 
+class GoDurationError(ValueError):
+    """A string Go's ``time.ParseDuration`` rejects (Consul's durations)."""
+
+
 class ConsulUnavailableError(Exception):
     """Consul could not answer now (refused, timed out, 5xx, 429): worth retrying.
 

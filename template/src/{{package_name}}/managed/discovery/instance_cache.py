@@ -14,7 +14,6 @@ already left that set, so it is never served.
 import asyncio
 import contextlib
 import functools
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,8 @@ from ..logs.log_events import log_event
 from ..loops.backoff import backoff_delay
 from ..loops.supervised_loop import Sleep, SupervisedLoop
 from ..settings.enum_balancing import EnumBalancing
+from ..values.consul_tags import carries_tags
+from .balancing import choose_endpoint
 from .blocking_query import BlockingQueryIndex
 from .model_instance_endpoint import ModelInstanceEndpoint
 
@@ -115,11 +116,10 @@ class InstanceCache:
             key = (service, *tags)
             cached = self._by_tags.get(key)
             if cached is None:
-                wanted = {tag.lower() for tag in tags}
                 cached = tuple(
                     endpoint
                     for endpoint in self._instances.get(service, ())
-                    if wanted <= {tag.lower() for tag in endpoint.tags}
+                    if carries_tags(endpoint.tags, tags)
                 )
                 self._by_tags[key] = cached
             found = cached
@@ -254,17 +254,6 @@ class InstanceCache:
         if not self.answered(service):
             return "Consul has not answered yet"
         return "Consul reports no passing instance"
-
-
-def choose_endpoint(
-    found: Endpoints, strategy: EnumBalancing, turn: int
-) -> ModelInstanceEndpoint:
-    """One of `found` (never empty): by `turn`, at random, or by weight."""
-    if strategy is EnumBalancing.ROUND_ROBIN:
-        return found[turn % len(found)]
-    if strategy is EnumBalancing.WEIGHTED:
-        return random.choices(found, weights=[e.weight for e in found])[0]
-    return random.choice(found)
 
 
 def _by_id(endpoint: ModelInstanceEndpoint) -> str:

@@ -1,3 +1,3 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""The ONEX lifecycle hooks: mixins the node shells list."""
+"""The ONEX lifecycle hooks: the one mixin the node shells list."""

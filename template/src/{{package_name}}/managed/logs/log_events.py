@@ -17,17 +17,10 @@ from types import TracebackType
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.logging.logging_structured import emit_log_event_sync
 
-from ..errors import ConfigurationError
 from .json_log_formatter import JsonLineFormatter
 from .log_rate_limit import RateLimitFilter
 from .log_redaction import SecretRedactor
 
-_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "ERROR": logging.ERROR,
-}
 # Anyone who reaches the health port can make aiohttp log a bad request:
 # a few lines a minute show the problem, more would only flood the log.
 _BAD_CLIENT_LINES_PER_WINDOW = 10
@@ -52,13 +45,14 @@ def protect_secrets(token: str = "", http_auth: str = "") -> None:
     _REDACTOR.add_basic_auth(http_auth)
 
 
-def configure_logging(level_name: str) -> None:
+def configure_logging() -> None:
     """Route every logger, warning and uncaught exception to stderr as JSON lines.
 
     Without a handler, Python drops INFO and prints WARNING+ through its
     last-resort handler, as plain text; omnibase-core's own logger would
-    write plain lines too. The handler is installed before the level is
-    checked, so a bad ONEX_NODE_LOG_LEVEL is reported as JSON like any error.
+    write plain lines too. Called first thing, at INFO, so that even a bad
+    setting is reported as JSON; `set_log_level` applies the node's level
+    once the settings are known.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLineFormatter(_REDACTOR))
@@ -78,12 +72,11 @@ def configure_logging(level_name: str) -> None:
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
     sys.unraisablehook = _log_unraisable
-    level = _LEVELS.get(level_name.upper())
-    if level is None:
-        raise ConfigurationError(
-            f"ONEX_NODE_LOG_LEVEL={level_name!r}: use one of {', '.join(_LEVELS)}"
-        )
-    root.setLevel(level)
+
+
+def set_log_level(level: int) -> None:
+    """Write records of `level` (a `logging` number) and above from now on."""
+    logging.getLogger().setLevel(level)
 
 
 def _log_uncaught(

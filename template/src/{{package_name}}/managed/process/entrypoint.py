@@ -4,21 +4,21 @@
 
 import asyncio
 import contextlib
-import inspect
 import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-import yaml
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..errors import ConfigurationError
-from ..logs.log_events import configure_logging, log_event, protect_secrets
+from ..logs.log_events import (
+    configure_logging,
+    log_event,
+    protect_secrets,
+    set_log_level,
+)
+from ..settings.consul_environment import secrets_as_set
 from ..settings.consul_secrets import consul_secrets
-from ..settings.model_node_settings import ModelNodeSettings
-from ..settings.settings_loader import load_node_settings
+from ..settings.node_contract import settings_for
 from .node_runtime import NodeRuntime
 from .stop_signals import STOP_SIGNALS, StopSignalReceivedError, ignore_stop_signals
 
@@ -34,14 +34,11 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
     settings load, see stop_signals.py) ends start-up quietly with exit 0.
     """
     try:
-        configure_logging(os.environ.get("ONEX_NODE_LOG_LEVEL", "INFO"))
-        # Known before anything can fail, so even a configuration error
-        # cannot echo them.
-        protect_secrets(
-            os.environ.get("CONSUL_HTTP_TOKEN", ""),
-            os.environ.get("CONSUL_HTTP_AUTH", ""),
-        )
+        # JSON from the first line; until the settings name the level, INFO.
+        configure_logging()
+        protect_secrets(*secrets_as_set(os.environ))
         settings = settings_for(node_class, os.environ)
+        set_log_level(settings.log_level.logging_level)
         # The token may come from a file: only the settings know it.
         protect_secrets(*consul_secrets(settings.consul))
         # Loads the TLS material too: a bad CA or key is a configuration error.
@@ -61,23 +58,6 @@ def serve_node(node_class: type[NodeCoreBase]) -> int:
             f"{node_class.__name__} stopped by {stop} while starting",
         )
         return 0
-
-
-def settings_for(
-    node_class: type[NodeCoreBase], environ: Mapping[str, str]
-) -> ModelNodeSettings:
-    """Settings from the `config:` block of the contract next to the node's module.
-
-    It is the same block the node reads in `initialize()`; the runtime needs it
-    earlier, to open the health port before the node registers.
-    """
-    contract_path = Path(inspect.getfile(node_class)).with_name("contract.yaml")
-    try:
-        contract: Any = yaml.safe_load(contract_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"cannot read {contract_path}: {error}") from None
-    config = contract.get("config") if isinstance(contract, dict) else None
-    return load_node_settings(config or {}, environ, node_class.__name__)
 
 
 async def _serve(runtime: NodeRuntime) -> int:

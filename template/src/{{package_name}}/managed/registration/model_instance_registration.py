@@ -6,13 +6,11 @@ from pydantic import BaseModel, ConfigDict
 
 from ..settings.model_node_settings import ModelNodeSettings
 from ..values.consul_types import ConsulServiceId, ConsulServiceName
-
-# Consul refuses meta values longer than this.
-_META_VALUE_LIMIT = 512
+from ..values.service_meta import META_VALUE_LIMIT
 
 
 class ModelInstanceRegistration(BaseModel):
-    """One service instance: identity, address, tags, meta and health check."""
+    """One service instance: identity, address, tags, meta and health endpoint."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -23,7 +21,6 @@ class ModelInstanceRegistration(BaseModel):
     tags: tuple[str, ...]
     meta: dict[str, str]
     health_check_url: str
-    check_interval: str
 
     @classmethod
     def for_node(
@@ -46,7 +43,6 @@ class ModelInstanceRegistration(BaseModel):
             address=settings.advertise_address,
             port=settings.port,
             tags=settings.tags,
-            meta={key: value[:_META_VALUE_LIMIT] for key, value in meta.items()},
+            meta={key: value[:META_VALUE_LIMIT] for key, value in meta.items()},
             health_check_url=settings.health_url,
-            check_interval=settings.check.interval,
         )

@@ -24,6 +24,7 @@ from ..settings.enum_check_mode import EnumCheckMode
 from ..settings.model_check_settings import ModelCheckSettings
 from ..settings.model_consul_settings import ModelConsulSettings
 from ..values.address_detection import host_port
+from .deregistration import deregister
 from .model_instance_registration import ModelInstanceRegistration
 from .protocol_ttl_reporter import ProtocolTtlReporter
 
@@ -138,7 +139,13 @@ class RegistrationKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._may_be_registered:
-            await self._deregister()
+            await deregister(
+                self._discovery,
+                self._registration,
+                self._consul.deregister_timeout,
+                self._metrics,
+                self._redactor,
+            )
 
     async def _step(self) -> float | None:
         """Register, or confirm; the pause before the next step (None: give up)."""
@@ -185,7 +192,6 @@ class RegistrationKeeper:
             tags=list(registration.tags),
             metadata=dict(registration.meta),
             health_check_url=registration.health_check_url,
-            health_check_interval=registration.check_interval,
         )
 
     async def _confirm(self) -> float:
@@ -305,47 +311,4 @@ class RegistrationKeeper:
             service_name=self._registration.service_name,
             service_id=self._registration.service_id,
             status=error.status,
-        )
-
-    async def _deregister(self) -> None:
-        registration = self._registration
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._consul.deregister_timeout):
-                removed = await self._discovery.deregister_service(
-                    registration.service_id
-                )
-        except TimeoutError:
-            self._log_deregister_failed("timed out")  # its TimeoutError has no text
-            return
-        except (ConsulUnavailableError, ConsulRejectedError) as error:
-            self._log_deregister_failed(str(error))
-            return
-        except Exception as error:  # shutdown goes on whatever the backend raised
-            self._log_deregister_failed(
-                f"unexpected {type(error).__name__}: "
-                f"{one_line(str(error), self._redactor)}"
-            )
-            return
-        self._metrics["consul_registered"] = 0.0
-        self._metrics["consul_deregister_latency_ms"] = (
-            time.perf_counter() - started
-        ) * 1000
-        log_event(
-            EnumLogLevel.INFO,
-            "consul.deregistered",
-            f"deregistered service {registration.service_name!r} from Consul",
-            service_id=registration.service_id,
-            was_registered=str(removed).lower(),
-        )
-
-    def _log_deregister_failed(self, reason: str) -> None:
-        registration = self._registration
-        log_event(
-            EnumLogLevel.WARNING,
-            "consul.deregister_failed",
-            f"could not deregister service {registration.service_name!r}: "
-            f"{reason}; Consul reaps it once its check has been critical for "
-            "deregister_critical_after",
-            service_id=registration.service_id,
         )

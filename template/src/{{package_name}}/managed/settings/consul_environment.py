@@ -3,25 +3,19 @@
 """Consul's client environment variables, read the way Consul's own CLI reads them.
 
 Parsed once, here, into ModelConsulSettings: the node's connection
-(handlers/consul_agent_connection.py) reads no environment itself.
+(consul/consul_agent_connection.py) reads no environment itself.
 """
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from ..errors import ConfigurationError
-from ..logs.log_redaction import redact_url_credentials
+from ..values.go_bool import parse_go_bool
+from .consul_address import parse_http_addr
+from .consul_token import acl_token
 
-# strconv.ParseBool, which Consul uses for every boolean variable.
-_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# What an HTTP header value can carry without surprises (RFC 9110 VCHAR).
-_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 # Variables naming a file (or directory) of TLS material, and the setting each sets.
 _TLS_FILES = {
     "CONSUL_CACERT": "ca_file",
@@ -46,18 +40,28 @@ CONSUL_VARIABLES = {
     **{setting: variable for variable, setting in _TLS_FILES.items()},
     **{setting: variable for variable, setting in _TEXT.items()},
 }
+# Every variable this module reads: the Consul half of the node's one list
+# (settings_loader.ENVIRONMENT_VARIABLES).
+CONSUL_ENVIRONMENT_VARIABLES = (
+    "CONSUL_HTTP_ADDR",
+    "CONSUL_HTTP_SSL",
+    "CONSUL_HTTP_SSL_VERIFY",
+    "CONSUL_HTTP_TOKEN",
+    "CONSUL_HTTP_TOKEN_FILE",
+    "CONSUL_HTTP_AUTH",
+    "CONSUL_CAPATH",
+    *_TLS_FILES,
+    *_TEXT,
+)
 
 
-def parse_go_bool(variable: str, value: str) -> bool:
-    """Parse a boolean as Go's strconv.ParseBool does, naming the variable on error."""
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(
-        f"{variable}={value!r} is not a boolean: use one of "
-        "1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False"
-    )
+def secrets_as_set(environ: Mapping[str, str]) -> tuple[str, str]:
+    """CONSUL_HTTP_TOKEN and CONSUL_HTTP_AUTH as set, before any validation.
+
+    Protected from the first line on, so not even a configuration error
+    can echo them.
+    """
+    return environ.get("CONSUL_HTTP_TOKEN", ""), environ.get("CONSUL_HTTP_AUTH", "")
 
 
 def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
@@ -78,7 +82,7 @@ def consul_overrides(environ: Mapping[str, str]) -> dict[str, object]:
     verify = environ.get("CONSUL_HTTP_SSL_VERIFY")
     if verify:
         overrides["verify"] = parse_go_bool("CONSUL_HTTP_SSL_VERIFY", verify)
-    token = _token(environ)
+    token = acl_token(environ)
     if token is not None:
         overrides["token"] = token
     http_auth = environ.get("CONSUL_HTTP_AUTH", "")
@@ -127,92 +131,3 @@ def _readable_directory(source: str, value: str) -> Path:
             f"{source}: cannot read directory {value!r} ({error.strerror})"
         ) from None
     return path
-
-
-def parse_http_addr(value: str, source: str) -> dict[str, object]:
-    """Split a Consul address (`host:port`, `http[s]://host:port`) into settings.
-
-    Errors show the address without its credentials (`user:password@`).
-    """
-    url = value if "://" in value else f"//{value}"
-    shown = redact_url_credentials(url).removeprefix("//")
-    if value.startswith("unix://"):
-        raise ConfigurationError(
-            f"{source}: unix sockets are not supported by this node; "
-            "use host:port, http://host:port or https://host:port"
-        )
-    try:
-        parsed = urlsplit(url)
-    except ValueError as error:  # an unbalanced IPv6 bracket
-        raise ConfigurationError(f"{source}={shown!r}: {error}") from None
-    scheme = parsed.scheme or "http"
-    if scheme not in _DEFAULT_PORTS:
-        raise ConfigurationError(f"{source}={shown!r}: scheme must be http or https")
-    if "@" in parsed.netloc:
-        # Consul's clients take them from CONSUL_HTTP_AUTH; dropping them
-        # silently would send requests without the credentials.
-        raise ConfigurationError(
-            f"{source}={shown!r}: credentials in the address are not used; "
-            "set CONSUL_HTTP_AUTH=user:password instead"
-        )
-    try:
-        # urllib reads ASCII decimal digits only (no "1_0", "٣", "+1").
-        port = parsed.port
-        if port == 0:
-            raise ValueError("port 0 cannot be reached")
-    except ValueError as error:
-        raise ConfigurationError(
-            f"{source}={shown!r}: invalid port ({error})"
-        ) from None
-    if not parsed.hostname or parsed.path not in ("", "/"):
-        raise ConfigurationError(
-            f"{source}={shown!r}: expected host:port, http://host:port "
-            "or https://host:port"
-        )
-    result: dict[str, object] = {
-        "host": parsed.hostname,
-        "port": port if port is not None else _DEFAULT_PORTS[scheme],
-    }
-    if parsed.scheme:
-        result["scheme"] = scheme
-    return result
-
-
-def _token(environ: Mapping[str, str]) -> SecretStr | None:
-    token_file = environ.get("CONSUL_HTTP_TOKEN_FILE", "").strip()
-    if token_file:
-        # The file wins over CONSUL_HTTP_TOKEN, as in Consul's CLI.
-        try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise ConfigurationError(
-                f"CONSUL_HTTP_TOKEN_FILE: cannot read {token_file!r} ({error.strerror})"
-            ) from None
-        except UnicodeDecodeError:
-            raise ConfigurationError(
-                f"CONSUL_HTTP_TOKEN_FILE: {token_file!r} is not UTF-8 text"
-            ) from None
-        if not token:
-            raise ConfigurationError(
-                f"CONSUL_HTTP_TOKEN_FILE: {token_file!r} is empty; it must hold "
-                "the ACL token"
-            )
-        return _header_safe_token(token, f"CONSUL_HTTP_TOKEN_FILE: {token_file!r}")
-    token = environ.get("CONSUL_HTTP_TOKEN", "").strip()
-    return _header_safe_token(token, "CONSUL_HTTP_TOKEN") if token else None
-
-
-def _header_safe_token(token: str, source: str) -> SecretStr:
-    """The token as a secret, if it can travel in an HTTP header.
-
-    Surrounding whitespace (a token file's final newline) is already gone,
-    as Consul's CLI trims it; anything else outside visible ASCII (a control
-    character, a space, a pasted non-ASCII character) would break every
-    request, so it is refused here. The message never shows the token.
-    """
-    if not _VISIBLE_ASCII.fullmatch(token):
-        raise ConfigurationError(
-            f"{source}: the ACL token must be visible ASCII characters only "
-            "(no control characters, spaces or non-ASCII text)"
-        )
-    return SecretStr(token)

@@ -3,13 +3,16 @@
 """Everything the runtime and the Consul registration need to know."""
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..values.address_detection import host_port, is_unspecified
 from ..values.consul_types import ConsulServiceId, ConsulServiceName, HostAddress
 from ..values.port_numbers import PortNumber
+from ..values.service_identity import stable_service_id
 from ..values.service_meta import meta_problem
+from .enum_log_level import EnumNodeLogLevel
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
@@ -18,13 +21,24 @@ _URL_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _MAX_HEALTH_PATH = 1024
 
 
+def _derived_id(data: dict[str, Any]) -> str:
+    """The stable service ID of validated name, address and port.
+
+    A field that failed validation is missing; its error is the one reported.
+    """
+    if not {"service_name", "advertise_address", "port"} <= data.keys():
+        return ""
+    return stable_service_id(
+        data["service_name"], data["advertise_address"], data["port"]
+    )
+
+
 class ModelNodeSettings(BaseModel):
     """Resolved settings: contract `config:` block overridden by the environment."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service_name: ConsulServiceName
-    service_id: ConsulServiceId
     node_class: str
     node_type: str
     node_version: str
@@ -33,6 +47,8 @@ class ModelNodeSettings(BaseModel):
     port: PortNumber
     bind_host: HostAddress
     advertise_address: HostAddress
+    # Derived from the fields above unless set (after them: it reads them).
+    service_id: ConsulServiceId = Field(default_factory=_derived_id)
     health_path: str
     tags: tuple[str, ...]
     # The owner's meta pairs, registered beside the node's own keys.
@@ -40,6 +56,13 @@ class ModelNodeSettings(BaseModel):
     check: ModelCheckSettings
     consul: ModelConsulSettings
     discovery: ModelDiscoverySettings = ModelDiscoverySettings()
+    log_level: EnumNodeLogLevel = EnumNodeLogLevel.INFO
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        # `info` and `Info` name the level as well as `INFO` does.
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("advertise_address")
     @classmethod

@@ -17,14 +17,13 @@ from ..errors import ConfigurationError
 from ..logs.log_events import log_event
 from ..values.address_detection import detect_advertise_address
 from ..values.durations import parse_go_duration
-from ..values.port_numbers import parse_port
-from ..values.service_identity import stable_service_id
+from ..values.go_bool import parse_go_bool
 from ..values.service_meta import parse_meta_pairs
+from .consul_address import parse_http_addr
 from .consul_environment import (
+    CONSUL_ENVIRONMENT_VARIABLES,
     CONSUL_VARIABLES,
     consul_overrides,
-    parse_go_bool,
-    parse_http_addr,
 )
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
@@ -69,7 +68,11 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     "ONEX_NODE_DISCOVERY_DEPENDENCIES": ("discovery", "dependencies", _comma_list),
     "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing", _as_text),
     "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait", _as_text),
+    "ONEX_NODE_LOG_LEVEL": ("service", "log_level", _as_text),
 }
+# The one list of every environment variable the node reads; docs/operations.md
+# documents each (a test over a render compares the three).
+ENVIRONMENT_VARIABLES = (*_NODE_VARIABLES, *CONSUL_ENVIRONMENT_VARIABLES)
 # Consul raises shorter HTTP/TCP check intervals to this.
 _CONSUL_MIN_INTERVAL_S = 1.0
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
@@ -95,16 +98,13 @@ def load_node_settings(
         ModelDiscoverySettings, sections["discovery"], "discovery", sources
     )
     service = sections["service"]
-    port = _port(service.get("port"), sources[("service", "port")])
     bind_host = str(service.pop("bind_host", "0.0.0.0"))
     advertise = str(service.pop("advertise_address", "") or "")
     advertise = advertise or detect_advertise_address(bind_host)
-    name = str(service.get("name", ""))
     fields: dict[str, Any] = {
         _SERVICE_KEY_TO_FIELD.get(key, key): value for key, value in service.items()
     }
     fields.update(
-        port=port,
         bind_host=bind_host,
         advertise_address=advertise,
         node_class=node_class,
@@ -113,7 +113,6 @@ def load_node_settings(
         discovery=discovery,
         tags=_tags(fields),
     )
-    fields.setdefault("service_id", stable_service_id(name, advertise, port))
     return _validated(ModelNodeSettings, fields, "service", sources)
 
 
@@ -151,7 +150,6 @@ def _merge_sources(
     for key, value in consul_overrides(environ).items():
         sections["consul"][key] = value
         sources[("consul", key)] = CONSUL_VARIABLES[key]
-    sources.setdefault(("service", "port"), "contract config.service.port")
     return sections, sources
 
 
@@ -186,13 +184,6 @@ def _tags(fields: Mapping[str, Any]) -> tuple[str, ...]:
         raise ConfigurationError("contract config.service.tags must be a list")
     base = ["onex", str(fields.get("node_type", "")), str(fields.get("domain", ""))]
     return tuple(dict.fromkeys(tag for tag in [*base, *map(str, extra)] if tag))
-
-
-def _port(value: object, source: str) -> int:
-    try:
-        return parse_port(value)
-    except ValueError as error:
-        raise ConfigurationError(f"{source}={error}") from None
 
 
 def _validated[ModelT: BaseModel](

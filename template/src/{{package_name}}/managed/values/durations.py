@@ -2,23 +2,82 @@
 # Change the template, not this copy: docs/template.md says how.
 """Go duration strings, the format Consul uses for intervals and timeouts."""
 
-import re
+from fractions import Fraction
 
-# Go's time.ParseDuration units, in seconds. Consul accepts both spellings of micro.
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,  # micro sign
-    "\u03bcs": 1e-6,  # Greek small letter mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
+from ..errors import GoDurationError
+
+NANOSECONDS_PER_SECOND = 1_000_000_000
+# Go's time.ParseDuration units. Consul accepts both spellings of micro.
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # micro sign
+    "\u03bcs": 1_000,  # Greek small letter mu
+    "ms": 1_000_000,
+    "s": NANOSECONDS_PER_SECOND,
+    "m": 60 * NANOSECONDS_PER_SECOND,
+    "h": 3600 * NANOSECONDS_PER_SECOND,
 }
-# ASCII digits only, as Go reads them: \d would also take "٣" (Arabic-Indic 3).
-_COMPONENT = re.compile(
-    r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
-)
+_MAX_INT64 = 2**63 - 1
+# ASCII digits only, as Go reads them: str.isdigit would take "٣" (Arabic-Indic 3).
+_DIGITS = frozenset("0123456789")
+
+
+def _go_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _split_digits(text: str) -> tuple[str, str]:
+    end = 0
+    while end < len(text) and text[end] in _DIGITS:
+        end += 1
+    return text[:end], text[end:]
+
+
+def _split_unit(text: str) -> tuple[str, str]:
+    end = 0
+    while end < len(text) and text[end] != "." and text[end] not in _DIGITS:
+        end += 1
+    return text[:end], text[end:]
+
+
+def parse_go_duration_ns(text: str) -> int:
+    """Parse like Go's ``time.ParseDuration``: integer nanoseconds.
+
+    "1m30s", "250ms", "1.5s", "-1s", "0" are fine; "10" (no unit), " 1s" and
+    anything beyond Go's int64 are not. The error's message is Go's own.
+    """
+    invalid = GoDurationError(f"time: invalid duration {_go_quote(text)}")
+    rest, negative = text, False
+    if rest[:1] in ("-", "+"):
+        negative, rest = rest[0] == "-", rest[1:]
+    if rest == "0":
+        return 0
+    if not rest:
+        raise invalid
+    total = Fraction(0)
+    while rest:
+        whole, rest = _split_digits(rest)
+        fraction = ""
+        if rest.startswith("."):
+            fraction, rest = _split_digits(rest[1:])
+        if not whole and not fraction:
+            raise invalid
+        unit, rest = _split_unit(rest)
+        if not unit:
+            raise GoDurationError(f"time: missing unit in duration {_go_quote(text)}")
+        if unit not in _UNIT_NS:
+            raise GoDurationError(
+                f"time: unknown unit {_go_quote(unit)} in duration {_go_quote(text)}"
+            )
+        number = Fraction(int(whole or "0"))
+        if fraction:
+            number += Fraction(int(fraction), 10 ** len(fraction))
+        total += number * _UNIT_NS[unit]
+    nanos = int(total)  # truncated toward zero, as Go does
+    if nanos > _MAX_INT64 + (1 if negative else 0):
+        raise invalid
+    return -nanos if negative else nanos
 
 
 def parse_go_duration(text: str) -> float:
@@ -27,22 +86,10 @@ def parse_go_duration(text: str) -> float:
     A bare number is only valid as ``0`` (Go's rule), so ``"10"`` is an error
     rather than silently meaning ten nanoseconds or ten seconds.
     """
-    body = text.strip()
-    sign = -1.0 if body.startswith("-") else 1.0
-    body = body.lstrip("+-")
-    if body == "0":
-        return 0.0
-    position = 0
-    total = 0.0
-    while position < len(body):
-        match = _COMPONENT.match(body, position)
-        if match is None:
-            raise ValueError(
-                f"invalid duration {text!r}: expected a Go duration such as "
-                '"10s", "1m30s" or "250ms"'
-            )
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    if position == 0:
-        raise ValueError(f"invalid duration {text!r}: empty")
-    return sign * total
+    try:
+        return parse_go_duration_ns(text) / NANOSECONDS_PER_SECOND
+    except GoDurationError as error:
+        raise GoDurationError(
+            f"invalid duration {text!r} ({error}): expected a Go duration such "
+            'as "10s", "1m30s" or "250ms"'
+        ) from None

@@ -21,7 +21,9 @@ NODE_META_KEYS = (
 # start-up error instead of a 400 from the agent at registration.
 _KEY = re.compile(r"^[a-zA-Z0-9_-]+$")
 _KEY_LIMIT = 128
-_VALUE_LIMIT = 512
+# Longer values are refused (owner's) or cut (the node's own, see
+# ModelInstanceRegistration.for_node).
+META_VALUE_LIMIT = 512
 _PAIRS_LIMIT = 64
 _RESERVED_PREFIX = "consul-"
 
@@ -67,6 +69,6 @@ def _pair_problem(key: str, value: str) -> str | None:
         return f"key prefix {_RESERVED_PREFIX!r} is reserved for Consul"
     if key in NODE_META_KEYS:
         return "key is set by the node itself"
-    if len(value) > _VALUE_LIMIT:
-        return f"value is too long (limit: {_VALUE_LIMIT} characters)"
+    if len(value) > META_VALUE_LIMIT:
+        return f"value is too long (limit: {META_VALUE_LIMIT} characters)"
     return None

@@ -10,20 +10,16 @@ including ConsulAnswerError: an answer that is not Consul's) and
 ConsulRejectedError (not). Messages never carry the ACL token.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from ...discovery.instance_cache import InstanceCache
 from ...discovery.model_instance_endpoint import ModelInstanceEndpoint
-from ...errors import ConsulUnavailableError
 from ...logs.log_events import log_event
-from ...settings.enum_check_mode import EnumCheckMode
 from ...settings.model_check_settings import ModelCheckSettings
 from ...settings.model_consul_settings import ModelConsulSettings
 from ...settings.model_discovery_settings import ModelDiscoverySettings
@@ -39,6 +35,8 @@ from ..consul_answers import (
     expect_json,
     health_entries,
 )
+from ..consul_check_definition import check_definition
+from ..consul_request_failures import within_limit
 from ..consul_tls import consul_ssl_context
 
 # A service record as ProtocolServiceDiscovery defines it.
@@ -97,10 +95,12 @@ class HandlerConsulDiscovery:
         """True once Consul answered 200 with nothing: its one success.
 
         A 404 (a proxy, a wrong address) or a 200 with a body is raised as
-        ConsulAnswerError, never taken for a registration.
+        ConsulAnswerError, never taken for a registration. The check follows
+        the check settings this handler was built with, their one route here:
+        `health_check_interval` is in ProtocolServiceDiscovery's signature only.
         """
-        check = self._check_definition(
-            host_port(address, port), health_check_url, health_check_interval
+        check = check_definition(
+            self._check, host_port(address, port), health_check_url
         )
         definition: dict[str, Any] = {
             "ID": service_id,
@@ -266,7 +266,7 @@ class HandlerConsulDiscovery:
     ) -> ConsulAnswer:
         """One request, bounded in time; its 200 answer (or 404 if `missing_ok`)."""
         limit = timeout if timeout is not None else self._settings.request_timeout
-        return await self._call(
+        return await within_limit(
             operation,
             self._connection().request(
                 operation,
@@ -278,6 +278,7 @@ class HandlerConsulDiscovery:
                 missing_ok=missing_ok,
             ),
             limit,
+            self._settings,
         )
 
     def _datacenter(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -285,60 +286,6 @@ class HandlerConsulDiscovery:
         if self._settings.datacenter:
             return [*params, ("dc", self._settings.datacenter)]
         return params
-
-    async def _call(
-        self, operation: str, request: Awaitable[ConsulAnswer], limit: float
-    ) -> ConsulAnswer:
-        """`request` within `limit` seconds; network failures as Consul errors."""
-        where = self._settings.http_addr
-        try:
-            async with asyncio.timeout(limit):
-                return await request
-        except TimeoutError:
-            raise ConsulUnavailableError(
-                f"{operation}: Consul agent at {where} did not answer within {limit:g}s"
-            ) from None
-        except aiohttp.ClientConnectorCertificateError as error:
-            raise ConsulUnavailableError(
-                f"{operation}: TLS certificate of the Consul agent at {where} "
-                f"was rejected ({error.certificate_error}); check CONSUL_CACERT, "
-                "CONSUL_CAPATH and CONSUL_TLS_SERVER_NAME",
-                reached=False,
-            ) from None
-        except aiohttp.ClientSSLError as error:
-            raise ConsulUnavailableError(
-                f"{operation}: TLS handshake with the Consul agent at {where} "
-                f"failed ({_tls_reason(error)}); if the agent requires client "
-                "certificates, set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY",
-                reached=False,
-            ) from None
-        except aiohttp.ClientConnectorError as error:
-            raise ConsulUnavailableError(
-                f"{operation}: cannot reach Consul agent at {where} ({error})",
-                reached=False,
-            ) from None
-        except aiohttp.ClientError as error:
-            raise ConsulUnavailableError(
-                f"{operation}: lost the connection to Consul agent at {where} "
-                f"({error}){_disconnect_hint(self._settings, error)}"
-            ) from None
-
-    def _check_definition(
-        self, tcp_address: str, http_url: str | None, interval: str | None
-    ) -> dict[str, str] | None:
-        """The service's one check, in the mode the settings choose."""
-        check = self._check
-        reaping = {"DeregisterCriticalServiceAfter": check.deregister_critical_after}
-        if check.mode is EnumCheckMode.TTL:
-            # Passing from the start: the node registers once it is initialised,
-            # and then reports well within every TTL.
-            return {"TTL": check.interval, "Status": "passing", **reaping}
-        timing = {"Interval": interval or check.interval, "Timeout": check.timeout}
-        if check.mode is EnumCheckMode.TCP:
-            return {"TCP": tcp_address, **timing, **reaping}
-        if http_url is None:
-            return None
-        return {"HTTP": http_url, **timing, **reaping}
 
     def _connection(self) -> ConsulAgentConnection:
         """The agent connection, created in the running loop on first use."""
@@ -350,28 +297,3 @@ class HandlerConsulDiscovery:
 def _segment(value: str) -> str:
     """`value` as one path segment: Consul's IDs may hold `?`, `#` or `%`."""
     return quote(value, safe=":@")
-
-
-def _disconnect_hint(settings: ModelConsulSettings, error: Exception) -> str:
-    """Name the likely cause when an https agent hangs up on the handshake.
-
-    With TLS 1.3 an agent that requires client certificates (Consul's
-    verify_incoming) refuses one only after the client's handshake is done,
-    so aiohttp sees nothing but a disconnection.
-    """
-    if (
-        isinstance(error, aiohttp.ServerDisconnectedError)
-        and settings.scheme == "https"
-        and settings.client_cert is None
-    ):
-        return (
-            "; an agent requiring client certificates does this to clients "
-            "without one: set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY"
-        )
-    return ""
-
-
-def _tls_reason(error: aiohttp.ClientSSLError) -> str:
-    """OpenSSL's reason (e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED), not the repr."""
-    reason = getattr(error.os_error, "reason", None)
-    return str(reason or error)

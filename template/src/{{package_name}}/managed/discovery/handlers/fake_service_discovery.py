@@ -1,16 +1,21 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""In-memory ProtocolServiceDiscovery for unit tests of the node's lifecycle."""
+"""In-memory ProtocolServiceDiscovery: unit tests of handlers and of the lifecycle."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from ...values.consul_tags import carries_tags
 
 type ServiceRecord = dict[str, Any]
 
 
 class FakeServiceDiscovery:
     """Records registrations; can be told to fail like an unreachable Consul.
+
+    What ModelNodeContext.in_memory() discovers from, so an owner's handler
+    tests need no Consul; the template's lifecycle tests drive the rest.
 
     `failure`, when set, is raised by every call until it is cleared (or,
     with `failures_left`, that many times), so tests can show what the node
@@ -62,11 +67,11 @@ class FakeServiceDiscovery:
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
         await self._enter("discover_services")
-        wanted = set(tags or [])
         return [
             service
             for service in self.services.values()
-            if service["name"] == service_name and wanted <= set(service["tags"])
+            if service["name"] == service_name
+            and carries_tags(service["tags"], tags or ())
         ]
 
     async def get_service(self, service_id: str) -> ServiceRecord | None:

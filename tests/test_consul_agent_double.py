@@ -1,6 +1,8 @@
-# Managed by the ONEX node template: `copier update` replaces this file.
-# Change the template, not this copy: docs/template.md says how.
-"""Tests of the Consul agent double, through real HTTP.
+"""Tests of the Consul agent double every package ships, through real HTTP.
+
+They run once per `make test`, here, against the double of one render
+(tests/conftest.py puts it on sys.path before this module is imported), with
+the fixtures and helpers the package's own tests use.
 
 Tests using the ``consul_agent`` fixture hold for a real Consul 1.20-1.22 agent too
 (set CONSUL_HTTP_ADDR); those needing the double's own features use
@@ -15,7 +17,6 @@ import os
 import signal
 import ssl
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -25,24 +26,32 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import consul
-import consul.aio
+import consul  # type: ignore[import-untyped]
+import consul.aio  # type: ignore[import-untyped]
 import pytest
 import trustme
 from aiohttp import web
-from conftest import ConsulAgentHandle, DoubleFactory, _real_agent
-from consul_agent_double import (
-    ConsulAgentDouble,
-    GoDurationError,
-    format_go_duration,
-    parse_go_duration,
+from tests.managed.agent_handle import (  # fixtures the tests below take
+    ConsulAgentHandle,
+    DoubleFactory,
+    consul_agent,
+    consul_double,
+    consul_double_factory,
+    real_agent,
 )
-from consul_agent_double import (
+from tests.managed.consul_agent_double import (
+    ConsulAgentDouble,
+    format_go_duration,
+)
+from tests.managed.consul_agent_double import (
     main as double_main,
 )
-from helpers import refused_port, wait_until
+from tests.managed.helpers import refused_port, wait_until
 
-DOUBLE_FILE = Path(__file__).resolve().parent / "consul_agent_double.py"
+from scripts.rendering import RenderedPackage
+
+__all__ = ["consul_agent", "consul_double", "consul_double_factory"]
+
 
 # py-consul 1.8 itself triggers this aiohttp deprecation when building its client.
 pytestmark = pytest.mark.filterwarnings(
@@ -193,48 +202,6 @@ def status_of(double: ConsulAgentDouble, check_id: str) -> str | None:
 # --------------------------------------------------------------------------- #
 # Go durations                                                                #
 # --------------------------------------------------------------------------- #
-
-
-@pytest.mark.parametrize(
-    ("text", "nanos"),
-    [
-        ("1m30s", 90 * 10**9),
-        ("250ms", 250 * 10**6),
-        ("1h", 3600 * 10**9),
-        ("1.5s", 1_500_000_000),
-        ("-1s", -(10**9)),
-        ("+2m", 120 * 10**9),
-        ("0", 0),
-        ("-0", 0),
-        ("1us", 1_000),
-        ("1µs", 1_000),
-        ("1μs", 1_000),
-        ("7ns", 7),
-        (".5s", 500_000_000),
-        ("1h2m3.004s", 3_723_004_000_000),
-    ],
-)
-def test_parse_go_duration_accepts_go_syntax(text: str, nanos: int) -> None:
-    assert parse_go_duration(text) == nanos
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("10", 'time: missing unit in duration "10"'),
-        ("", 'time: invalid duration ""'),
-        ("s", 'time: invalid duration "s"'),
-        ("1x", 'time: unknown unit "x" in duration "1x"'),
-        ("1.2.3s", 'time: missing unit in duration "1.2.3s"'),
-        (".s", 'time: invalid duration ".s"'),
-        ("-", 'time: invalid duration "-"'),
-        ("99999999999h", 'time: invalid duration "99999999999h"'),
-    ],
-)
-def test_parse_go_duration_rejects_like_go(text: str, message: str) -> None:
-    with pytest.raises(GoDurationError) as caught:
-        parse_go_duration(text)
-    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -1877,7 +1844,7 @@ async def test_requests_are_recorded(
 # --------------------------------------------------------------------------- #
 
 
-async def test_fixture_gives_the_double_unless_a_real_agent_is_configured(
+async def test_fixture_gives_the_double_unless_areal_agent_is_configured(
     consul_agent: ConsulAgentHandle,
 ) -> None:
     if os.environ.get("CONSUL_HTTP_ADDR"):
@@ -1897,31 +1864,35 @@ async def test_fixture_gives_the_double_unless_a_real_agent_is_configured(
         ("", None),
     ],
 )
-def test_real_agent_reads_the_environment(
+def testreal_agent_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: tuple[str, str] | None
 ) -> None:
     monkeypatch.setenv("CONSUL_HTTP_ADDR", value)
-    assert _real_agent() == expected
+    assert real_agent() == expected
 
 
-def test_real_agent_rejects_other_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
+def testreal_agent_rejects_other_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONSUL_HTTP_ADDR", "unix:///var/run/consul.sock")
     with pytest.raises(pytest.UsageError, match="'unix' is not supported"):
-        _real_agent()
+        real_agent()
 
 
 type CliProcess = Callable[..., subprocess.Popen[str]]
 
 
 @pytest.fixture
-def cli_process() -> Iterator[CliProcess]:
-    """Start the double's CLI on a free port, with these extra arguments; every
-    process still running at the end is killed."""
+def cli_process(package_under_test: RenderedPackage) -> Iterator[CliProcess]:
+    """Start the double's CLI on a free port, with these extra arguments, as a
+    package's user does (its venv, its file); every process still running at
+    the end is killed."""
     started: list[subprocess.Popen[str]] = []
 
     def start(*arguments: str) -> subprocess.Popen[str]:
+        command = ["tests/managed/consul_agent_double.py", "--port", "0", *arguments]
         process = subprocess.Popen(
-            [sys.executable, str(DOUBLE_FILE), "--port", "0", *arguments],
+            [str(package_under_test.python), *command],
+            cwd=package_under_test.root,
+            env=package_under_test.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
