@@ -3,16 +3,19 @@
 Each answer set from ``scripts/answer_sets.py`` is rendered and installed once
 per test session (lazily, on first use) and shared by every test module.
 
-A few modules (``IMPORTS_A_RENDER``) test code a package ships, in this
-process: before pytest imports one, the render of ``RENDER_UNDER_TEST`` goes
-on ``sys.path``, so it imports ``tests.managed.*`` (the double, its fixtures,
-the helpers) and the package itself as a package's own tests would.
+Some tests use code a package ships in this process: the render of
+``RENDER_UNDER_TEST`` goes on ``sys.path`` (for the modules in
+``IMPORTS_A_RENDER``, before pytest imports them), so ``tests.managed.*`` (the
+double, its fixtures, the helpers) and the package import as in the package's
+own tests; ``go_durations`` is the package's Go-duration parser.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,7 +32,7 @@ from scripts.rendering import (  # noqa: E402
 )
 
 RENDER_UNDER_TEST = "effect"
-IMPORTS_A_RENDER = frozenset({"test_consul_agent_double.py", "test_go_durations.py"})
+IMPORTS_A_RENDER = frozenset({"test_consul_agent_double.py"})
 _RENDERS = pytest.StashKey[RenderCache]()
 
 
@@ -50,6 +53,14 @@ def renders(pytestconfig: pytest.Config) -> RenderCache:
 def package_under_test(pytestconfig: pytest.Config) -> RenderedPackage:
     """The render whose package and tests.managed this process imports."""
     return _render_cache(pytestconfig).get(RENDER_UNDER_TEST)
+
+
+@pytest.fixture(scope="session")
+def go_durations(package_under_test: RenderedPackage) -> ModuleType:
+    """The package's Go-duration parser (managed/values/durations.py), imported here."""
+    import_in_this_process(package_under_test)
+    name = f"{package_under_test.package_name}.managed.values.durations"
+    return importlib.import_module(name)
 
 
 @pytest.hookimpl(tryfirst=True)

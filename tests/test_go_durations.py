@@ -7,15 +7,12 @@ use it) must agree with Go, so with each other.
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 import jinja2
 import pytest
 from go_duration_cases import INVALID, OUT_OF_RANGE, SECOND, VALID
 from template_config import macros_environment
-
-from scripts.rendering import RenderedPackage
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +27,6 @@ def call_macro(env: jinja2.Environment, macro: str, *args: str) -> str:
         "{{ " + macro + "(" + names + ") }}"
     )
     return template.render({f"a{number}": arg for number, arg in enumerate(args)})
-
-
-@pytest.fixture(scope="module")
-def durations(package_under_test: RenderedPackage) -> ModuleType:
-    """The package's managed/values/durations.py (tests/conftest.py: on sys.path)."""
-    name = f"{package_under_test.package_name}.managed.values.durations"
-    return importlib.import_module(name)
 
 
 # --- includes/macros.jinja (copier's validators) ----------------------------
@@ -81,21 +71,21 @@ def test_macro_rejects_what_go_cannot_hold(
 
 @pytest.mark.parametrize(("text", "nanoseconds"), VALID)
 def test_package_reads_what_go_reads(
-    durations: ModuleType, text: str, nanoseconds: int
+    go_durations: ModuleType, text: str, nanoseconds: int
 ) -> None:
-    assert durations.parse_go_duration_ns(text) == nanoseconds
-    assert durations.parse_go_duration(text) == nanoseconds / SECOND
+    assert go_durations.parse_go_duration_ns(text) == nanoseconds
+    assert go_durations.parse_go_duration(text) == nanoseconds / SECOND
 
 
 @pytest.mark.parametrize(("text", "message"), INVALID + OUT_OF_RANGE)
 def test_package_rejects_what_go_rejects_with_gos_message(
-    durations: ModuleType, text: str, message: str
+    go_durations: ModuleType, text: str, message: str
 ) -> None:
     with pytest.raises(ValueError) as in_nanoseconds:
-        durations.parse_go_duration_ns(text)
+        go_durations.parse_go_duration_ns(text)
     assert str(in_nanoseconds.value) == message
     # In seconds (settings): Go's reason, and what to write instead.
     with pytest.raises(ValueError) as in_seconds:
-        durations.parse_go_duration(text)
+        go_durations.parse_go_duration(text)
     assert message in str(in_seconds.value)
     assert '"1m30s"' in str(in_seconds.value)
