@@ -12,7 +12,7 @@ LINT_PATHS := hooks scripts tests
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k effect -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint format demo bench clean
+.PHONY: help venv test lint format demo bench loc clean
 
 help:
 	@echo "make venv    create/refresh .venv (automatic for the targets below)"
@@ -21,6 +21,7 @@ help:
 	@echo "make format  ruff format + ruff check --fix on $(LINT_PATHS)"
 	@echo "make demo    render a node, run it against a Consul agent, show (de)registration"
 	@echo "make bench   lifecycle and discovery figures of a rendered node (medians)"
+	@echo "make loc     lines per concern and owner, generated tests, largest module"
 	@echo "make clean   remove .venv and tool caches"
 
 # Phony on purpose: the script compares a hash of the dev pins with a stamp
@@ -45,6 +46,11 @@ demo: venv
 
 bench: venv
 	$(PY) -m scripts.bench
+
+# `make loc LOC_ARGS="--template /tmp/old"` measures another checkout.
+LOC_ARGS ?=
+loc: venv
+	$(PY) -m scripts.loc $(LOC_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,6 @@ import asyncio
 import importlib
 import signal
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -33,7 +32,11 @@ from scripts.bench_discovery import discovery_benchmark
 from scripts.consul_agents import node_env
 from scripts.measure_watch_memory import watch_memory_figures
 from scripts.processes import free_port
-from scripts.rendering import RenderedPackage, render_and_install
+from scripts.rendering import (
+    RenderedPackage,
+    import_in_this_process,
+    render_and_install,
+)
 
 # Checks every second, so that passing and re-registration are measured in
 # check intervals the benchmark can afford to wait for.
@@ -43,8 +46,8 @@ DEADLINE_S = 30.0
 
 def load_double_module(package: RenderedPackage) -> ModuleType:
     """The Consul agent double shipped in the rendered package's tests."""
-    sys.path.insert(0, str(package.root / "tests"))
-    return importlib.import_module("consul_agent_double")
+    import_in_this_process(package)
+    return importlib.import_module("tests.managed.consul_agent_double")
 
 
 class NodeRun:

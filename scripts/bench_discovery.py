@@ -174,9 +174,11 @@ async def _requests_per_lookups(
 async def discovery_benchmark(
     package: RenderedPackage, double_module: ModuleType, runs: int
 ) -> list[str]:
-    handler_module = _import(package, "handlers.handler_consul_discovery")
-    consul_settings = _import(package, "runtime.model_consul_settings")
-    check_settings = _import(package, "runtime.model_check_settings")
+    handler_module = _import(
+        package, "managed.consul.handlers.handler_consul_discovery"
+    )
+    consul_settings = _import(package, "managed.settings.model_consul_settings")
+    check_settings = _import(package, "managed.settings.model_check_settings")
     async with double_module.ConsulAgentDouble() as double:
         ids = await _register(double)
         handler = handler_module.HandlerConsulDiscovery(

@@ -139,10 +139,12 @@ def _status_kib(field: str) -> int:
 
 async def _measure(package: str, port: int) -> None:
     handler_module = importlib.import_module(
-        f"{package}.handlers.handler_consul_discovery"
+        f"{package}.managed.consul.handlers.handler_consul_discovery"
     )
-    consul = importlib.import_module(f"{package}.runtime.model_consul_settings")
-    check = importlib.import_module(f"{package}.runtime.model_check_settings")
+    consul = importlib.import_module(
+        f"{package}.managed.settings.model_consul_settings"
+    )
+    check = importlib.import_module(f"{package}.managed.settings.model_check_settings")
     handler = handler_module.HandlerConsulDiscovery(
         consul.ModelConsulSettings(port=port), check.ModelCheckSettings()
     )

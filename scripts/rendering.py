@@ -136,12 +136,24 @@ class RenderedPackage:
         return [str(self.python), "-c", launcher, script, *map(str, args)]
 
 
+def import_in_this_process(package: RenderedPackage) -> None:
+    """Make a render importable here as its own tests see it, ahead of all else.
+
+    Its package from ``src/`` (the dependencies are this venv's) and its
+    ``tests`` package from the project root: ``tests.managed.consul_agent_double``
+    and the rest of the template's test support.
+    """
+    for path in (package.root / "src", package.root):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
 def render(
     dst: Path,
     answers: Mapping[str, object],
     *,
     src: Path = REPO_ROOT,
-    vcs_ref: str = "HEAD",
+    vcs_ref: str | None = "HEAD",
 ) -> Path:
     """Render the template at ``src`` (this repository) into ``dst``.
 

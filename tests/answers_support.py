@@ -54,6 +54,7 @@ DEPENDENCY_ROOTS: tuple[tuple[str, frozenset[str]], ...] = (
     ("py-consul", frozenset({"asyncio"})),
     ("aiohttp", frozenset()),
     ("pydantic", frozenset()),
+    ("prometheus-client", frozenset()),
     ("pyyaml", frozenset()),
     ("hatchling", frozenset()),
     ("pytest", frozenset()),

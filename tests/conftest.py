@@ -2,12 +2,20 @@
 
 Each answer set from ``scripts/answer_sets.py`` is rendered and installed once
 per test session (lazily, on first use) and shared by every test module.
+
+Some tests use code a package ships in this process: the render of
+``RENDER_UNDER_TEST`` goes on ``sys.path`` (for the modules in
+``IMPORTS_A_RENDER``, before pytest imports them), so ``tests.managed.*`` (the
+double, its fixtures, the helpers) and the package import as in the package's
+own tests; ``go_durations`` is the package's Go-duration parser.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -17,16 +25,48 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from scripts.answer_sets import ANSWER_SETS  # noqa: E402
-from scripts.rendering import RenderCache, RenderedPackage  # noqa: E402
+from scripts.rendering import (  # noqa: E402
+    RenderCache,
+    RenderedPackage,
+    import_in_this_process,
+)
 
-_CACHES: list[RenderCache] = []
+RENDER_UNDER_TEST = "effect"
+IMPORTS_A_RENDER = frozenset({"test_consul_agent_double.py"})
+_RENDERS = pytest.StashKey[RenderCache]()
+
+
+def _render_cache(config: pytest.Config) -> RenderCache:
+    """The session's one cache (created on first use, collection included)."""
+    if _RENDERS not in config.stash:
+        factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+        config.stash[_RENDERS] = RenderCache(factory.mktemp("renders"), ANSWER_SETS)
+    return config.stash[_RENDERS]
 
 
 @pytest.fixture(scope="session")
-def renders(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
-    cache = RenderCache(tmp_path_factory.mktemp("renders"), ANSWER_SETS)
-    _CACHES.append(cache)
-    return cache
+def renders(pytestconfig: pytest.Config) -> RenderCache:
+    return _render_cache(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def package_under_test(pytestconfig: pytest.Config) -> RenderedPackage:
+    """The render whose package and tests.managed this process imports."""
+    return _render_cache(pytestconfig).get(RENDER_UNDER_TEST)
+
+
+@pytest.fixture(scope="session")
+def go_durations(package_under_test: RenderedPackage) -> ModuleType:
+    """The package's Go-duration parser (managed/values/durations.py), imported here."""
+    import_in_this_process(package_under_test)
+    name = f"{package_under_test.package_name}.managed.values.durations"
+    return importlib.import_module(name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> None:
+    if module_path.name in IMPORTS_A_RENDER:
+        import_in_this_process(_render_cache(parent.config).get(RENDER_UNDER_TEST))
 
 
 @pytest.fixture(params=list(ANSWER_SETS))
@@ -43,7 +83,8 @@ def package(renders: RenderCache, case: str) -> RenderedPackage:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    timings = [timing for cache in _CACHES for timing in cache.timings]
+    cache = terminalreporter.config.stash.get(_RENDERS, None)
+    timings = cache.timings if cache is not None else []
     if timings:
         terminalreporter.section("render timings")
         for what, seconds in timings:

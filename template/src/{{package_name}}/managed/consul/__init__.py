@@ -1,0 +1,3 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""The node's own client of the Consul agent's HTTP API."""

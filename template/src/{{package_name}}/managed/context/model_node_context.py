@@ -1,0 +1,95 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""ModelNodeContext: the door from the owner's handler to what the template runs."""
+
+from collections.abc import Iterable, Sequence
+from typing import Self
+
+from ..discovery.endpoint_resolver import EndpointResolver
+from ..discovery.handlers.fake_service_discovery import FakeServiceDiscovery
+from ..discovery.model_instance_endpoint import ModelInstanceEndpoint
+from ..settings.enum_balancing import EnumBalancing
+from ..settings.model_node_settings import ModelNodeSettings
+from .node_logger import NodeLogger
+from .node_metrics import NodeMetrics
+
+
+class ModelNodeContext:
+    """What a handler is built with: `Handler(context)`.
+
+    - `await context.resolve_endpoint(service, tags=..., strategy=...)` and
+      `await context.resolve_endpoints(service, tags=...)`: healthy instances
+      from the node's discovery (Consul's, watched and cached);
+    - `context.settings`: the node's ModelNodeSettings (frozen);
+    - `context.metrics`: NodeMetrics, the node's own Prometheus registry;
+    - `context.log`: NodeLogger, JSON lines with secrets redacted.
+
+    Discovery and settings are there once the node is initialized (the node
+    shell builds its handler earlier, with the node). Later template versions
+    add members; every argument is keyword-only, so handlers keep working.
+    Unit tests build one with `ModelNodeContext.in_memory(...)`.
+    """
+
+    def __init__(self, *, log: NodeLogger) -> None:
+        self.metrics = NodeMetrics()
+        self.log = log
+        self._settings: ModelNodeSettings | None = None
+        self._resolver: EndpointResolver | None = None
+
+    @classmethod
+    def in_memory(
+        cls,
+        *,
+        settings: ModelNodeSettings,
+        instances: Iterable[ModelInstanceEndpoint] = (),
+    ) -> Self:
+        """A context for unit tests: discovery answers from `instances`, no Consul."""
+        discovery = FakeServiceDiscovery()
+        for instance in instances:
+            discovery.services[instance.service_id] = instance.as_record()
+        context = cls(log=NodeLogger({"node": settings.node_class}))
+        context.attach(
+            settings=settings, resolver=EndpointResolver(discovery, settings)
+        )
+        return context
+
+    def attach(
+        self, *, settings: ModelNodeSettings, resolver: EndpointResolver
+    ) -> None:
+        """Connect the node's settings and discovery (the template calls it)."""
+        self._settings = settings
+        self._resolver = resolver
+
+    @property
+    def settings(self) -> ModelNodeSettings:
+        """The node's settings, as resolved once at start-up (read-only)."""
+        if self._settings is None:
+            raise RuntimeError("the node's settings are known once it is initialized")
+        return self._settings
+
+    async def resolve_endpoint(
+        self,
+        service: str,
+        *,
+        tags: Sequence[str] | None = None,
+        strategy: EnumBalancing | None = None,
+    ) -> ModelInstanceEndpoint:
+        """One healthy instance of `service` carrying every tag in `tags`.
+
+        `strategy` defaults to the contract's `discovery.balancing`. Raises
+        NoHealthyInstanceError when no passing instance is known.
+        """
+        return await self._discovery().resolve_endpoint(
+            service, tags=tags, strategy=strategy
+        )
+
+    async def resolve_endpoints(
+        self, service: str, *, tags: Sequence[str] | None = None
+    ) -> tuple[ModelInstanceEndpoint, ...]:
+        """Every healthy instance of `service` carrying all `tags` (never empty)."""
+        return await self._discovery().resolve_endpoints(service, tags=tags)
+
+    def _discovery(self) -> EndpointResolver:
+        if self._resolver is None:
+            raise RuntimeError("discovery is available once the node is initialized")
+        return self._resolver

@@ -1,0 +1,48 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""What the node registers with service discovery."""
+
+from pydantic import BaseModel, ConfigDict
+
+from ..settings.model_node_settings import ModelNodeSettings
+from ..values.consul_types import ConsulServiceId, ConsulServiceName
+from ..values.service_meta import META_VALUE_LIMIT
+
+
+class ModelInstanceRegistration(BaseModel):
+    """One service instance: identity, address, tags, meta and health endpoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service_id: ConsulServiceId
+    service_name: ConsulServiceName
+    address: str
+    port: int
+    tags: tuple[str, ...]
+    meta: dict[str, str]
+    health_check_url: str
+
+    @classmethod
+    def for_node(
+        cls, settings: ModelNodeSettings, node_id: str
+    ) -> "ModelInstanceRegistration":
+        # The owner's pairs first; ModelNodeSettings rejects any that would
+        # replace the node's own keys, which describe the instance.
+        meta = {
+            **settings.meta,
+            "node_type": settings.node_type,
+            "node_id": node_id,
+            "node_name": settings.node_class,
+            "node_version": settings.node_version,
+            "domain": settings.domain,
+            "template_version": settings.template_version,
+        }
+        return cls(
+            service_id=settings.service_id,
+            service_name=settings.service_name,
+            address=settings.advertise_address,
+            port=settings.port,
+            tags=settings.tags,
+            meta={key: value[:META_VALUE_LIMIT] for key, value in meta.items()},
+            health_check_url=settings.health_url,
+        )

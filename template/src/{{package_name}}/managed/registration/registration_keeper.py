@@ -1,0 +1,314 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""Keep the node registered with service discovery, whatever Consul is doing."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, MutableMapping
+
+from omnibase_core.enums.enum_log_level import EnumLogLevel
+from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
+
+from ..errors import (
+    ConfigurationError,
+    ConsulRegistrationRequiredError,
+    ConsulRejectedError,
+    ConsulUnavailableError,
+)
+from ..logs.external_text import one_line
+from ..logs.log_events import log_event
+from ..loops.supervised_loop import Sleep, SupervisedLoop
+from ..settings.consul_secrets import consul_redactor
+from ..settings.enum_check_mode import EnumCheckMode
+from ..settings.model_check_settings import ModelCheckSettings
+from ..settings.model_consul_settings import ModelConsulSettings
+from ..values.address_detection import host_port
+from .deregistration import deregister
+from .model_instance_registration import ModelInstanceRegistration
+from .protocol_ttl_reporter import ProtocolTtlReporter
+
+# Reports per TTL: two may be lost before the check expires.
+_TTL_REPORTS_PER_PERIOD = 3
+
+
+class RegistrationKeeper:
+    """Registers in the background, notices when the agent forgets, deregisters.
+
+    The node must serve even when Consul is down, so registration never blocks
+    start-up for longer than `register_wait` and is retried with capped,
+    jittered backoff. A rejected request (bad input, ACL) is logged once and
+    not retried: the same request cannot succeed. Once registered, the keeper
+    confirms the registration every check interval (in ttl mode: reports
+    health three times per TTL) and registers again when the agent lost it,
+    as a restarted dev agent or one with an ephemeral data dir does. It runs
+    as a SupervisedLoop: whatever a step raises is logged and retried, so the
+    keeper never stops keeping (nor `stop()` deregistering). `sleep` is
+    injectable for tests on a simulated clock.
+    """
+
+    def __init__(
+        self,
+        discovery: ProtocolServiceDiscovery,
+        registration: ModelInstanceRegistration,
+        consul: ModelConsulSettings,
+        check: ModelCheckSettings,
+        metrics: MutableMapping[str, float],
+        is_healthy: Callable[[], bool],
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if check.mode is EnumCheckMode.TTL and not isinstance(
+            discovery, ProtocolTtlReporter
+        ):
+            raise ConfigurationError(
+                "check mode ttl needs a discovery backend that can report TTL "
+                f"checks; {type(discovery).__name__} cannot"
+            )
+        self._discovery = discovery
+        self._registration = registration
+        self._consul = consul
+        self._check = check
+        self._metrics = metrics
+        self._is_healthy = is_healthy
+        self._sleep = sleep
+        # Foreign messages are cleaned of the token before they are shown.
+        self._redactor = consul_redactor(consul)
+        self._first_outcome = asyncio.Event()
+        self._registered = asyncio.Event()
+        # Why the last attempt failed; formatted only when it is shown.
+        self._last_error: Exception | None = None
+        self._task: asyncio.Task[None] | None = None
+        # True while a registration may exist in Consul (one succeeded, or a
+        # request got to the agent without an answer): stopping must then
+        # deregister. Refused connections leave it unset, so a node that never
+        # reached Consul stops without a pointless deregistration warning.
+        self._may_be_registered = False
+        self._ever_registered = False
+        self._stopped = False
+        # Failed registration attempts since the last success.
+        self._failures = 0
+        # Why confirmations failed since the last success: each reason is
+        # logged once, so a second kind of failure is not hidden by the first.
+        self._unconfirmed: set[str] = set()
+
+    @property
+    def registered(self) -> bool:
+        return self._registered.is_set()
+
+    async def start(self) -> None:
+        """Start registering; return at the first answer or after `register_wait`.
+
+        Raises ConsulRegistrationRequiredError when `consul.required` is set
+        and that first answer was not a successful registration.
+        """
+        registration = self._registration
+        loop = SupervisedLoop(
+            f"registration of service {registration.service_name!r}",
+            self._step,
+            (self._consul.retry_initial, self._consul.retry_cap),
+            expected=(ConsulUnavailableError,),
+            on_failure=self._failed,
+            redactor=self._redactor,
+            sleep=self._sleep,
+        )
+        self._task = asyncio.create_task(
+            loop.run(), name=f"consul-registration-{registration.service_id}"
+        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._consul.register_wait):
+                await self._first_outcome.wait()
+        if self._consul.required and not self.registered:
+            await self.stop()
+            raise ConsulRegistrationRequiredError(
+                f"consul.required is set and service "
+                f"{self._registration.service_name!r} could not be registered: "
+                f"{self._last_reason()}"
+            )
+
+    async def wait_registered(self) -> None:
+        await self._registered.wait()
+
+    async def stop(self) -> None:
+        """Stop all work and remove the registration; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._may_be_registered:
+            await deregister(
+                self._discovery,
+                self._registration,
+                self._consul.deregister_timeout,
+                self._metrics,
+                self._redactor,
+            )
+
+    async def _step(self) -> float | None:
+        """Register, or confirm; the pause before the next step (None: give up)."""
+        if not self.registered:
+            return await self._register()
+        return await self._confirm()
+
+    async def _register(self) -> float | None:
+        """One attempt; ConsulUnavailableError (and the unexpected) propagate to
+        the loop, which backs off; a rejection ends the loop."""
+        self._may_be_registered = True
+        started = time.perf_counter()
+        try:
+            await self._send_registration()
+        except ConsulRejectedError as error:
+            # Consul refused it: no registration was made by this request.
+            self._may_be_registered = self._ever_registered
+            self._note_failure(error)
+            self._log_rejected(error)
+            return None
+        self._note_registered(started)
+        return self._confirmation_pause()
+
+    def _failed(
+        self, error: Exception, attempt: int, level: EnumLogLevel | None
+    ) -> None:
+        """A step raised: count a failed registration; log Consul's failures
+        (the loop logs the others)."""
+        if isinstance(error, ConsulUnavailableError) and not error.reached:
+            self._may_be_registered = self._ever_registered
+        if not self.registered:
+            self._failures = attempt
+            self._note_failure(error)
+        if isinstance(error, ConsulUnavailableError) and level is not None:
+            self._log_unavailable(error, attempt, level)
+
+    async def _send_registration(self) -> None:
+        registration = self._registration
+        await self._discovery.register_service(
+            registration.service_id,
+            registration.service_name,
+            registration.address,
+            registration.port,
+            tags=list(registration.tags),
+            metadata=dict(registration.meta),
+            health_check_url=registration.health_check_url,
+        )
+
+    async def _confirm(self) -> float:
+        """Check that the agent still knows this service; the pause before the
+        next step (0 when it forgot: register again at once)."""
+        try:
+            still_registered = await self._confirm_registration()
+        except (ConsulUnavailableError, ConsulRejectedError) as error:
+            if str(error) not in self._unconfirmed:
+                self._unconfirmed.add(str(error))
+                log_event(
+                    EnumLogLevel.WARNING,
+                    "consul.unreachable",
+                    f"cannot confirm the registration of service "
+                    f"{self._registration.service_name!r}: {error}; "
+                    "still trying",
+                    service_id=self._registration.service_id,
+                )
+            return self._confirmation_pause()
+        self._unconfirmed.clear()
+        if still_registered:
+            return self._confirmation_pause()
+        self._registered.clear()
+        self._metrics["consul_registered"] = 0.0
+        self._metrics["consul_registrations_lost"] = (
+            self._metrics.get("consul_registrations_lost", 0.0) + 1
+        )
+        log_event(
+            EnumLogLevel.WARNING,
+            "consul.registration_lost",
+            f"the Consul agent no longer knows service "
+            f"{self._registration.service_name!r}; registering again",
+            service_id=self._registration.service_id,
+        )
+        return 0.0
+
+    def _confirmation_pause(self) -> float:
+        if self._check.mode is EnumCheckMode.TTL:
+            return self._check.interval_s / _TTL_REPORTS_PER_PERIOD
+        return self._check.interval_s
+
+    async def _confirm_registration(self) -> bool:
+        service_id = self._registration.service_id
+        if isinstance(self._discovery, ProtocolTtlReporter) and (
+            self._check.mode is EnumCheckMode.TTL
+        ):
+            healthy = self._is_healthy()
+            note = "node is ready" if healthy else "node is not ready"
+            return await self._discovery.report_ttl(service_id, healthy, note)
+        return await self._discovery.get_service(service_id) is not None
+
+    def _last_reason(self) -> str:
+        error = self._last_error
+        if error is None:
+            return "Consul did not answer in time"
+        return one_line(str(error), self._redactor) or type(error).__name__
+
+    def _note_failure(self, error: Exception) -> None:
+        self._last_error = error
+        self._metrics["consul_register_failures"] = (
+            self._metrics.get("consul_register_failures", 0.0) + 1
+        )
+        self._first_outcome.set()
+
+    def _note_registered(self, started: float) -> None:
+        registration = self._registration
+        attempts, self._failures = self._failures + 1, 0
+        reregistering = self._ever_registered
+        latency_ms = (time.perf_counter() - started) * 1000
+        self._metrics["consul_registrations"] = (
+            self._metrics.get("consul_registrations", 0.0) + 1
+        )
+        self._metrics["consul_register_latency_ms"] = latency_ms
+        self._metrics["consul_registered"] = 1.0
+        self._ever_registered = True
+        event = "consul.reregistered" if reregistering else "consul.registered"
+        verb = "registered again" if reregistering else "registered"
+        log_event(
+            EnumLogLevel.INFO,
+            event,
+            f"{verb} service {registration.service_name!r} with Consul",
+            service_name=registration.service_name,
+            service_id=registration.service_id,
+            address=host_port(registration.address, registration.port),
+            attempts=attempts,
+            latency_ms=round(latency_ms, 3),
+        )
+        self._registered.set()
+        self._first_outcome.set()
+
+    def _log_unavailable(
+        self, error: ConsulUnavailableError, failures: int, level: EnumLogLevel
+    ) -> None:
+        log_event(
+            level,
+            "consul.register_failed",
+            f"service {self._registration.service_name!r} is not registered yet: "
+            f"{error}; the node keeps serving and retries in the background",
+            service_name=self._registration.service_name,
+            service_id=self._registration.service_id,
+            attempt=failures,
+        )
+
+    def _log_rejected(self, error: ConsulRejectedError) -> None:
+        hint = ""
+        if error.status == 403:
+            hint = (
+                " (the ACL token lacks service:write on "
+                f"{self._registration.service_name!r}, or is unknown to Consul)"
+            )
+        log_event(
+            EnumLogLevel.ERROR,
+            "consul.register_rejected",
+            f"Consul rejected the registration of service "
+            f"{self._registration.service_name!r}: {error.reason}{hint}; "
+            "not retrying",
+            service_name=self._registration.service_name,
+            service_id=self._registration.service_id,
+            status=error.status,
+        )

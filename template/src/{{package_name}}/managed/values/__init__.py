@@ -1,0 +1,3 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""Values with Consul's rules (names, IDs, hosts, ports, durations, meta): parsed, no I/O."""

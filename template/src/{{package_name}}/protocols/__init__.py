@@ -1,2 +1,0 @@
-# Managed by the ONEX node template: `copier update` replaces this file.
-# Change the template, not this copy: docs/template.md says how.
