@@ -20,7 +20,12 @@ from ..settings.consul_environment import secrets_as_set
 from ..settings.consul_secrets import consul_secrets
 from ..settings.node_contract import settings_for
 from .node_runtime import NodeRuntime
-from .stop_signals import STOP_SIGNALS, StopSignalReceivedError, ignore_stop_signals
+from .stop_signals import (
+    STOP_SIGNALS,
+    StopSignalReceivedError,
+    ignore_stop_signals,
+    stop_signal_received,
+)
 
 # Exit codes: 0 clean stop, 1 failed while starting, 2 bad configuration.
 _EXIT_START_FAILED = 1
@@ -67,6 +72,10 @@ async def _serve(runtime: NodeRuntime) -> int:
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop_requested.set)
     try:
+        if (early := stop_signal_received()) is not None:
+            # Its StopSignalReceivedError was swallowed on the way here:
+            # unwind now, as it should have (serve_node exits quietly).
+            raise StopSignalReceivedError(early)
         return await _serve_until_stopped(runtime, stop_requested)
     finally:
         # Torn down: until the process exits (asyncio.run still closes the

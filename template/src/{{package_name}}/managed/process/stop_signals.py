@@ -27,14 +27,27 @@ class StopSignalReceivedError(BaseException):
         self.signum = signum
 
 
+# Signals received while start-up unwinds on them. The exception alone is not
+# enough: raised inside a finalizer, or into Python code a C extension called,
+# it can be swallowed, and start-up would go on to serve as if never stopped.
+_received: list[int] = []
+
+
 def _unwind(signum: int, _: FrameType | None) -> None:
+    _received.append(signum)
     raise StopSignalReceivedError(signum)
 
 
 def unwind_on_stop_signals() -> None:
     """Until the event loop takes them over, a stop signal unwinds start-up."""
+    _received.clear()
     for signum in STOP_SIGNALS:
         signal.signal(signum, _unwind)
+
+
+def stop_signal_received() -> int | None:
+    """The first stop signal received during start-up, if any."""
+    return _received[0] if _received else None
 
 
 def ignore_stop_signals() -> None:
