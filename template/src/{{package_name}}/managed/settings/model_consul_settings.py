@@ -30,7 +30,7 @@ class ModelConsulSettings(BaseModel):
     http_auth: SecretStr | None = None
     verify: bool = True
     # TLS material (CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT/KEY), read
-    # into the node's own ssl.SSLContext at start-up (runtime/consul_tls.py).
+    # into the node's own ssl.SSLContext at start-up (consul/consul_tls.py).
     ca_file: Path | None = None
     ca_path: Path | None = None
     client_cert: Path | None = None
