@@ -1844,7 +1844,7 @@ async def test_requests_are_recorded(
 # --------------------------------------------------------------------------- #
 
 
-async def test_fixture_gives_the_double_unless_areal_agent_is_configured(
+async def test_fixture_gives_the_double_unless_a_real_agent_is_configured(
     consul_agent: ConsulAgentHandle,
 ) -> None:
     if os.environ.get("CONSUL_HTTP_ADDR"):
@@ -1864,16 +1864,18 @@ async def test_fixture_gives_the_double_unless_areal_agent_is_configured(
         ("", None),
     ],
 )
-def testreal_agent_reads_the_environment(
+def test_real_agent_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: tuple[str, str] | None
 ) -> None:
     monkeypatch.setenv("CONSUL_HTTP_ADDR", value)
-    assert real_agent() == expected
+    agent = real_agent()
+    found = (agent.scheme, agent.http_addr) if agent is not None else None
+    assert found == expected
 
 
-def testreal_agent_rejects_other_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_agent_rejects_other_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONSUL_HTTP_ADDR", "unix:///var/run/consul.sock")
-    with pytest.raises(pytest.UsageError, match="'unix' is not supported"):
+    with pytest.raises(pytest.UsageError, match="unix sockets are not supported"):
         real_agent()
 
 
