@@ -2,7 +2,7 @@
 # Change the template, not this copy: docs/template.md says how.
 """The owner's Prometheus metrics: one registry per node, get-or-create by name."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -26,25 +26,13 @@ class NodeMetrics:
         self, name: str, *, documentation: str = "", labels: Sequence[str] = ()
     ) -> Counter:
         """The counter `name` (created on first use)."""
-        names = tuple(labels)
-        return self._get_or_create(
-            Counter,
-            name,
-            names,
-            lambda: Counter(name, documentation or name, names, registry=self.registry),
-        )
+        return self._get_or_create(Counter, name, documentation, labels)
 
     def gauge(
         self, name: str, *, documentation: str = "", labels: Sequence[str] = ()
     ) -> Gauge:
         """The gauge `name` (created on first use)."""
-        names = tuple(labels)
-        return self._get_or_create(
-            Gauge,
-            name,
-            names,
-            lambda: Gauge(name, documentation or name, names, registry=self.registry),
-        )
+        return self._get_or_create(Gauge, name, documentation, labels)
 
     def histogram(
         self,
@@ -55,31 +43,29 @@ class NodeMetrics:
         buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
     ) -> Histogram:
         """The histogram `name` (created on first use, when `buckets` apply)."""
-        names = tuple(labels)
         return self._get_or_create(
-            Histogram,
-            name,
-            names,
-            lambda: Histogram(
-                name,
-                documentation or name,
-                names,
-                registry=self.registry,
-                buckets=tuple(buckets),
-            ),
+            Histogram, name, documentation, labels, buckets=tuple(buckets)
         )
 
     def _get_or_create[MetricT: (Counter, Gauge, Histogram)](
         self,
         kind: type[MetricT],
         name: str,
-        labels: tuple[str, ...],
-        create: Callable[[], MetricT],
+        documentation: str,
+        labels: Sequence[str],
+        **options: object,
     ) -> MetricT:
+        names = tuple(labels)
         known = self._metrics.get(name)
         if known is None:
-            metric = create()
-            self._metrics[name] = (metric, labels)
+            metric = kind(
+                name,
+                documentation or name,
+                names,
+                registry=self.registry,
+                **options,  # type: ignore[arg-type]
+            )
+            self._metrics[name] = (metric, names)
             return metric
         metric_found, labels_found = known
         if not isinstance(metric_found, kind):
@@ -87,8 +73,8 @@ class NodeMetrics:
                 f"metric {name!r} is a {type(metric_found).__name__.lower()}, "
                 f"not a {kind.__name__.lower()}"
             )
-        if labels_found != labels:
+        if labels_found != names:
             raise ValueError(
-                f"metric {name!r} has labels {list(labels_found)}, not {list(labels)}"
+                f"metric {name!r} has labels {list(labels_found)}, not {list(names)}"
             )
         return metric_found
