@@ -7,10 +7,9 @@ a deadline and fails with a message saying what never happened.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
-import random
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,6 +20,20 @@ from pathlib import Path
 from typing import Any
 
 POLL_INTERVAL = 0.1
+
+
+def _load_ports_module() -> Any:
+    # The generated packages' tests ship the one port chooser (standard
+    # library only); the template's scripts use that same file.
+    path = Path(__file__).parents[1] / "template/tests/managed/ports.py"
+    spec = importlib.util.spec_from_file_location("generated_test_ports", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+free_port: Callable[[], int] = _load_ports_module().free_port
 
 
 class DeadlineExceeded(AssertionError):
@@ -43,44 +56,6 @@ def wait_for[T](
         if time.monotonic() >= deadline:
             raise DeadlineExceeded(f"{what}: not within {timeout:.0f} s")
         time.sleep(interval)
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now, chosen outside the ephemeral range.
-
-    A port from bind(0) comes from the ephemeral range, so the kernel may hand
-    it out again as the local end of some outgoing connection (our own polling
-    makes hundreds) before the node binds it: "address already in use", seen
-    here. Ports below that range are only ever taken by an explicit bind.
-    """
-    low = _ephemeral_range_start()
-    floor = 10000  # clear of well-known and registered service ports
-    if low - floor >= 2000:
-        for _ in range(100):
-            port = random.randrange(floor, low)
-            if _bindable(port):
-                return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        kernel_pick: int = sock.getsockname()[1]
-        return kernel_pick
-
-
-def _ephemeral_range_start() -> int:
-    try:
-        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
-        return int(text.split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's default
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ import importlib
 import inspect
 import json
 import os
-import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -104,24 +102,6 @@ def logged_events(
         if event:
             events.append((event, line["message"]))
     return events
-
-
-def free_port() -> int:
-    """A local TCP port nothing listens on right now (others may take it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def refused_port() -> Iterator[int]:
-    """A local TCP port that refuses connections while the context lasts: it
-    stays bound (so no one else can take it) but never listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        yield port
 
 
 async def agent_get(agent: ConsulAgentHandle, path: str) -> Any:
