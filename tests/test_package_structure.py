@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("consul",),
     ("context",),
     ("lifecycle",),
+    ("serving",),
     ("process",),
 )
 ARCHITECTURE_DOC = REPO_ROOT / "docs" / "architecture.md"

@@ -63,3 +63,11 @@ class NoHealthyInstanceError(LookupError):
         self.service = service
         self.tags = tags
         self.reason = reason
+
+
+class RequestRejectedError(ValueError):
+    """Raised by a handler for a request it will not carry out as asked (an
+    event the current state does not accept, say): the caller's mistake, not
+    the node's. POST /invoke answers 422 with this message, so it must be fit
+    for the caller to read (no secrets, no internal paths).
+    """

@@ -7,9 +7,9 @@ import contextlib
 import os
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
-from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 
 from ..errors import ConfigurationError
+from ..lifecycle.mixin_managed_node import MixinManagedNode
 from ..logs.log_events import (
     configure_logging,
     log_event,
@@ -32,7 +32,7 @@ _EXIT_START_FAILED = 1
 _EXIT_BAD_CONFIGURATION = 2
 
 
-def serve_node(node_class: type[NodeCoreBase]) -> int:
+def serve_node(node_class: type[MixinManagedNode]) -> int:
     """Serve `node_class` until a stop signal; return the exit code.
 
     A stop signal that arrives before the event loop handles signals (while

@@ -1,20 +1,20 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""One node in a process: container, discovery handler, health endpoint, order."""
+"""One node in a process: container, discovery handler, HTTP surface, order."""
 
 from aiohttp import web
-from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 from omnibase_core.models.container.model_onex_container import (
     create_model_onex_container,
 )
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
 
 from ..consul.handlers.handler_consul_discovery import HandlerConsulDiscovery
+from ..lifecycle.mixin_managed_node import MixinManagedNode
+from ..serving.enum_node_phase import EnumNodePhase
+from ..serving.health_route import NodeHealth
+from ..serving.node_app import build_node_app
+from ..serving.protocol_invocable_node import ProtocolInvocableNode
 from ..settings.model_node_settings import ModelNodeSettings
-from .enum_node_phase import EnumNodePhase
-from .health_app import NodeHealth, build_health_app
-
-_DRAIN_TIMEOUT_S = 5.0
 
 
 class NodeRuntime:
@@ -26,7 +26,7 @@ class NodeRuntime:
     """
 
     def __init__(
-        self, node_class: type[NodeCoreBase], settings: ModelNodeSettings
+        self, node_class: type[MixinManagedNode], settings: ModelNodeSettings
     ) -> None:
         self.settings = settings
         self.health = NodeHealth()
@@ -34,17 +34,18 @@ class NodeRuntime:
             settings.consul, settings.check, settings.discovery
         )
         self._node_class = node_class
-        self._node: NodeCoreBase | None = None
+        self._node: MixinManagedNode | None = None
         self._runner: web.AppRunner | None = None
 
     @property
-    def node(self) -> NodeCoreBase:
+    def node(self) -> MixinManagedNode:
         if self._node is None:
             raise RuntimeError("open() the runtime before using its node")
         return self._node
 
     async def open(self) -> None:
-        """Build the container and serve the health endpoint (503 until ready).
+        """Build the container and the node, and serve the node's HTTP
+        surface (health and invoke answer 503 until ready).
 
         Raises OSError when the port cannot be bound.
         """
@@ -59,11 +60,16 @@ class NodeRuntime:
         await container.service_registry.register_instance(
             ModelNodeSettings, self.settings
         )
+        node = self._node_class(container)
+        if not isinstance(node, ProtocolInvocableNode):
+            raise TypeError(
+                f"{type(node).__name__} has no invoke(): its shell is not the "
+                "template's (input_model, output_model and invoke are missing)"
+            )
         runner = web.AppRunner(
-            build_health_app(self.settings.health_path, self.health),
+            build_node_app(self.settings, node, self.health, node.node_context.metrics),
             access_log=None,
-            # In-flight requests get this long to finish once stopping.
-            shutdown_timeout=_DRAIN_TIMEOUT_S,
+            shutdown_timeout=self.settings.drain_timeout,
         )
         await runner.setup()
         try:
@@ -74,7 +80,7 @@ class NodeRuntime:
             await runner.cleanup()
             raise
         self._runner = runner
-        self._node = self._node_class(container)
+        self._node = node
 
     async def initialize_node(self) -> None:
         await self.node.initialize()

@@ -36,6 +36,8 @@ class ModelInstanceRegistration(BaseModel):
             "node_version": settings.node_version,
             "domain": settings.domain,
             "template_version": settings.template_version,
+            "invoke_path": settings.invoke_path,
+            "metrics_path": settings.metrics_path,
         }
         return cls(
             service_id=settings.service_id,

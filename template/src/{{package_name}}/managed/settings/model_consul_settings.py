@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from ..values.address_detection import host_port
 from ..values.consul_types import ConsulScopeName, DurationSeconds, HostAddress
-from ..values.port_numbers import PortNumber
+from ..values.whole_numbers import PortNumber
 
 
 class ModelConsulSettings(BaseModel):

@@ -5,20 +5,38 @@
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..values.address_detection import host_port, is_unspecified
-from ..values.consul_types import ConsulServiceId, ConsulServiceName, HostAddress
-from ..values.port_numbers import PortNumber
+from ..values.consul_types import (
+    ConsulServiceId,
+    ConsulServiceName,
+    DurationSeconds,
+    HostAddress,
+)
 from ..values.service_identity import stable_service_id
 from ..values.service_meta import meta_problem
+from ..values.whole_numbers import (
+    ByteCount,
+    Milliseconds,
+    PortNumber,
+    RequestCount,
+)
 from .enum_log_level import EnumNodeLogLevel
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
 
 _URL_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
-_MAX_HEALTH_PATH = 1024
+_MAX_PATH = 1024
+# Served beside the configurable paths; none of them may take it.
+OPENAPI_PATH = "/openapi.json"
 
 
 def _derived_id(data: dict[str, Any]) -> str:
@@ -50,6 +68,20 @@ class ModelNodeSettings(BaseModel):
     # Derived from the fields above unless set (after them: it reads them).
     service_id: ConsulServiceId = Field(default_factory=_derived_id)
     health_path: str
+    # The HTTP surface next to the health endpoint (serving/).
+    invoke_path: str = "/invoke"
+    metrics_path: str = "/metrics"
+    # Checked against Content-Length and while reading: a body is never read
+    # whole past this.
+    max_request_bytes: ByteCount = 1 << 20
+    # Requests past this many running at once get 503 with Retry-After.
+    max_in_flight: RequestCount = 64
+    # On a stop signal, after deregistering: how long requests in flight may
+    # take to finish before the process exits anyway.
+    drain_timeout: DurationSeconds = 5.0
+    # The contract's `descriptor.timeout_ms`: an invoke running longer is
+    # answered 504 (the handler is cancelled).
+    operation_timeout_ms: Milliseconds = 30_000
     tags: tuple[str, ...]
     # The owner's meta pairs, registered beside the node's own keys.
     meta: dict[str, str] = Field(default_factory=dict)
@@ -74,18 +106,31 @@ class ModelNodeSettings(BaseModel):
             )
         return value
 
-    @field_validator("health_path")
+    @field_validator("health_path", "invoke_path", "metrics_path")
     @classmethod
     def _is_url_path(cls, value: str) -> str:
-        # Consul's HTTP check puts it in a URL and aiohttp routes on it: RFC
-        # 3986 path characters only (no space, control character, %, ? or #),
-        # and a bound, so a pasted blob cannot fail every check.
-        if len(value) > _MAX_HEALTH_PATH or not _URL_PATH.fullmatch(value):
+        # Consul's HTTP check and callers put it in a URL and aiohttp routes
+        # on it: RFC 3986 path characters only (no space, control character,
+        # %, ? or #), and a bound, so a pasted blob cannot fail every check.
+        if len(value) > _MAX_PATH or not _URL_PATH.fullmatch(value):
             raise ValueError(
-                f"health path must start with / and hold at most "
-                f"{_MAX_HEALTH_PATH} URL path characters (letters, digits, "
-                "- . _ ~ ! $ & ' ( ) * + , ; = : @ /)"
+                f"path must start with / and hold at most {_MAX_PATH} URL "
+                "path characters (letters, digits, - . _ ~ ! $ & ' ( ) * + , "
+                "; = : @ /)"
             )
+        return value
+
+    @field_validator("invoke_path", "metrics_path")
+    @classmethod
+    def _path_is_its_own(cls, value: str, info: ValidationInfo) -> str:
+        # One route per path: a shared one would answer for only one of them.
+        # Fields validate in order, so the earlier paths are in `info.data`.
+        taken = {OPENAPI_PATH: "the OpenAPI document"}
+        for key in ("health_path", "invoke_path"):
+            if key in info.data and key != info.field_name:
+                taken[info.data[key]] = key
+        if value in taken:
+            raise ValueError(f"{value!r} is already the path of {taken[value]}")
         return value
 
     @field_validator("meta")
@@ -98,5 +143,9 @@ class ModelNodeSettings(BaseModel):
 
     @property
     def health_url(self) -> str:
-        address = host_port(self.advertise_address, self.port)
-        return f"http://{address}{self.health_path}"
+        return f"{self.base_url}{self.health_path}"
+
+    @property
+    def base_url(self) -> str:
+        """Where callers reach this node: its advertised address and port."""
+        return f"http://{host_port(self.advertise_address, self.port)}"

@@ -36,8 +36,13 @@ def settings_for(node_class: type, environ: Mapping[str, str]) -> ModelNodeSetti
     The runtime calls it once at start-up and registers the result in the
     node's container; nothing else rebuilds settings.
     """
-    config = _parsed(_contract_path(node_class)).get("config")
-    return load_node_settings(config or {}, environ, node_class.__name__)
+    contract = _parsed(_contract_path(node_class))
+    return load_node_settings(
+        contract.get("config") or {},
+        environ,
+        node_class.__name__,
+        descriptor=contract.get("descriptor"),
+    )
 
 
 def _contract_path(node_class: type) -> Path:

@@ -48,6 +48,11 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     "ONEX_NODE_ADVERTISE_ADDRESS": ("service", "advertise_address", _as_text),
     "ONEX_NODE_SERVICE_ID": ("service", "service_id", _as_text),
     "ONEX_NODE_HEALTH_PATH": ("service", "health_path", _as_text),
+    "ONEX_NODE_INVOKE_PATH": ("service", "invoke_path", _as_text),
+    "ONEX_NODE_METRICS_PATH": ("service", "metrics_path", _as_text),
+    "ONEX_NODE_MAX_REQUEST_BYTES": ("service", "max_request_bytes", _as_text),
+    "ONEX_NODE_MAX_IN_FLIGHT": ("service", "max_in_flight", _as_text),
+    "ONEX_NODE_DRAIN_TIMEOUT": ("service", "drain_timeout", _as_text),
     "ONEX_NODE_TAGS": ("service", "tags", _comma_list),
     "ONEX_NODE_META": ("service", "meta", parse_meta_pairs),
     "ONEX_NODE_CHECK_MODE": ("check", "mode", _as_text),
@@ -81,9 +86,17 @@ _SECTIONS = ("service", "check", "consul", "discovery")
 
 
 def load_node_settings(
-    config: Mapping[str, Any], environ: Mapping[str, str], node_class: str
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    node_class: str,
+    *,
+    descriptor: Mapping[str, Any] | None = None,
 ) -> ModelNodeSettings:
-    """Build validated settings; raise ConfigurationError naming the culprit."""
+    """Build validated settings; raise ConfigurationError naming the culprit.
+
+    `descriptor` is the contract's `descriptor:` block; its `timeout_ms` is
+    the operation's time budget.
+    """
     unknown = sorted(set(config) - set(_SECTIONS))
     if unknown:
         raise ConfigurationError(
@@ -91,6 +104,9 @@ def load_node_settings(
             f"expected {', '.join(_SECTIONS)}"
         )
     sections, sources = _merge_sources(config, environ)
+    if descriptor and "timeout_ms" in descriptor:
+        sections["service"]["operation_timeout_ms"] = descriptor["timeout_ms"]
+        sources[("service", "operation_timeout_ms")] = "contract descriptor.timeout_ms"
     _raise_short_interval(sections["check"], sources)
     check = _validated(ModelCheckSettings, sections["check"], "check", sources)
     consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)

@@ -16,6 +16,9 @@ NODE_META_KEYS = (
     "node_version",
     "domain",
     "template_version",
+    # Where callers and Prometheus reach the node (serving/).
+    "invoke_path",
+    "metrics_path",
 )
 # Consul's limits (agent/structs ValidateServiceMetadata), so a bad pair is a
 # start-up error instead of a 400 from the agent at registration.

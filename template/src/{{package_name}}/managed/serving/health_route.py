@@ -3,18 +3,19 @@
 """The HTTP health endpoint Consul's check polls."""
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from .enum_node_phase import EnumNodePhase
 
 
 class NodeHealth:
-    """The phase the runtime last reported; read on every health request."""
+    """The phase the runtime last reported; read on every request."""
 
     def __init__(self) -> None:
         self.phase = EnumNodePhase.STARTING
 
 
-def build_health_app(health_path: str, health: NodeHealth) -> web.Application:
+def health_route(health: NodeHealth) -> Handler:
     """200 while the node is ready, 503 while it starts or stops.
 
     The body says the status and nothing else: no configuration, no addresses.
@@ -24,6 +25,4 @@ def build_health_app(health_path: str, health: NodeHealth) -> web.Application:
         status = 200 if health.phase is EnumNodePhase.READY else 503
         return web.json_response({"status": health.phase.value}, status=status)
 
-    app = web.Application()
-    app.router.add_get(health_path, report_health)
-    return app
+    return report_health

@@ -1,0 +1,33 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""The aiohttp application a node serves on the port it registers."""
+
+from aiohttp import web
+
+from ..context.node_metrics import NodeMetrics
+from ..settings.model_node_settings import OPENAPI_PATH, ModelNodeSettings
+from .health_route import NodeHealth, health_route
+from .invoke_route import invoke_route
+from .metrics_route import metrics_route
+from .openapi_document import openapi_document
+from .protocol_invocable_node import ProtocolInvocableNode
+
+
+def build_node_app(
+    settings: ModelNodeSettings,
+    node: ProtocolInvocableNode,
+    health: NodeHealth,
+    metrics: NodeMetrics,
+) -> web.Application:
+    """Health, invoke, the OpenAPI document and metrics, at their settings' paths."""
+    document = openapi_document(settings, node)
+
+    async def serve_openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app = web.Application(client_max_size=settings.max_request_bytes)
+    app.router.add_get(settings.health_path, health_route(health))
+    app.router.add_post(settings.invoke_path, invoke_route(node))
+    app.router.add_get(OPENAPI_PATH, serve_openapi)
+    app.router.add_get(settings.metrics_path, metrics_route(metrics.registry))
+    return app
