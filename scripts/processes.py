@@ -175,6 +175,13 @@ def _fresh_log(log_dir: Path, stem: str) -> Path:
     return path
 
 
+def resident_mib(pid: int) -> float:
+    """Resident memory (VmRSS) of process ``pid`` in MiB; Linux only."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    kib = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+    return int(kib.split()[1]) / 1024
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON objects among ``text``'s lines (structured log records)."""
     records = []
