@@ -72,10 +72,13 @@ def http_request(
     *,
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
     timeout: float = 2.0,
 ) -> HttpResponse | None:
     """One request; the response whatever its status, None if nobody answered."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    request = urllib.request.Request(
+        url, data=data, method=method, headers=dict(headers or {})
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return HttpResponse(response.status, response.read())
