@@ -25,10 +25,11 @@ import os
 import statistics
 import time
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+from unittest import mock
 
 import aiohttp
 
@@ -107,34 +108,43 @@ async def answering(
         await asyncio.sleep(POLL_INTERVAL)
 
 
-def node_class_path(package: RenderedPackage) -> tuple[str, str]:
-    """(module, class) of the node, from the package's ``onex.nodes`` entry point."""
-    pyproject = tomllib.loads((package.root / "pyproject.toml").read_text("utf-8"))
-    (target,) = pyproject["project"]["entry-points"]["onex.nodes"].values()
-    module, _, name = str(target).partition(":")
-    return module, name
+@dataclass(frozen=True)
+class EffectSample:
+    """The render's node class, its handler class and the handler's variable."""
 
+    node_class: type[Any]
+    handler_class: type[Any]
+    journal_dir_variable: str
 
-def invoke_path(package: RenderedPackage) -> str:
-    module, name = node_class_path(package)
-    import_in_this_process(package)
-    node_class = getattr(importlib.import_module(module), name)
-    contract = import_from(package, "managed.settings.node_contract")
-    return str(contract.settings_for(node_class, {}).invoke_path)
+    @classmethod
+    def of(cls, package: RenderedPackage) -> EffectSample:
+        """Found through the ``onex.nodes`` entry point and ``handler.py``."""
+        pyproject = tomllib.loads((package.root / "pyproject.toml").read_text("utf-8"))
+        (target,) = pyproject["project"]["entry-points"]["onex.nodes"].values()
+        module, _, name = str(target).partition(":")
+        import_in_this_process(package)
+        entry = importlib.import_module(module.rpartition(".")[0] + ".handler")
+        handler_class = getattr(entry, entry.__all__[0])
+        handler_module = importlib.import_module(handler_class.__module__)
+        return cls(
+            getattr(importlib.import_module(module), name),
+            handler_class,
+            handler_module.JOURNAL_DIR_VARIABLE,
+        )
 
 
 async def measure_once(
-    package: RenderedPackage, double_address: str, workdir: Path
+    package: RenderedPackage, path: str, double_address: str, workdir: Path
 ) -> dict[str, float]:
     """Fresh node and baseline processes; every figure of one run."""
-    path = invoke_path(package)
+    journal_dir_variable = EffectSample.of(package).journal_dir_variable
     node_port, baseline_port = free_port(), free_port()
     environ = node_env(
         package,
         consul_address=double_address,
         node_port=node_port,
         check_policy=None,
-        extra={"JOURNAL_DIR": str(workdir / "journals")},
+        extra={journal_dir_variable: str(workdir / "journals")},
     )
     node = start_node(package, environ, workdir / "logs", as_module=True)
     baseline = start_process(
@@ -177,45 +187,17 @@ async def measure_once(
     return figures
 
 
-@contextlib.contextmanager
-def environment(overrides: Mapping[str, str]) -> Iterator[None]:
-    """``overrides`` in os.environ for the block only."""
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def handler_entry(package: RenderedPackage) -> tuple[type[Any], ModuleType]:
-    """The handler class ``handler.py`` names, and the module defining it."""
-    module, _ = node_class_path(package)
-    import_in_this_process(package)
-    entry = importlib.import_module(module.rpartition(".")[0] + ".handler")
-    handler_class = getattr(entry, entry.__all__[0])
-    return handler_class, importlib.import_module(handler_class.__module__)
-
-
-async def handler_alone(package: RenderedPackage, workdir: Path) -> list[float]:
+async def handler_alone(
+    package: RenderedPackage, settings: Any, workdir: Path
+) -> list[float]:
     """Microseconds per handle() of SEQUENTIAL requests, in this process."""
-    module, name = node_class_path(package)
-    node_class = getattr(importlib.import_module(module), name)
-    handler_class, handler_module = handler_entry(package)
-    context = import_from(package, "managed.context")
-    contract = import_from(package, "managed.settings.node_contract")
-    journals = str(workdir / "journals-in-process")
-    with environment({handler_module.JOURNAL_DIR_VARIABLE: journals}):
-        handler = handler_class(
-            context.ModelNodeContext.in_memory(
-                settings=contract.settings_for(node_class, {})
-            )
-        )
-    request = node_class.input_model.model_validate(REQUEST)
+    sample = EffectSample.of(package)
+    context = import_from(package, "managed.context").ModelNodeContext
+    journals = {sample.journal_dir_variable: str(workdir / "journals-in-process")}
+    # The handler reads its directory when built, as in the node.
+    with mock.patch.dict(os.environ, journals):
+        handler = sample.handler_class(context.in_memory(settings=settings))
+    request = sample.node_class.input_model.model_validate(REQUEST)
     return await timed_async(lambda: handler.handle(request), SEQUENTIAL)
 
 
@@ -251,12 +233,16 @@ async def http_benchmark(
     """The figures above, each the median over ``runs`` runs."""
     if package.answers["node_type"] != "effect":
         return ["invoke figures: measured for the effect sample only"]
+    contract = import_from(package, "managed.settings.node_contract")
+    settings = contract.settings_for(EffectSample.of(package).node_class, {})
     double = start_agent_double(package, workdir / "logs")
     with stopped_at_exit(double):
         address = (await asyncio.to_thread(wait_for_double, double)).address
         samples: dict[str, list[float]] = {}
         for run in range(runs):
-            figures = await measure_once(package, address, workdir / f"run-{run}")
+            figures = await measure_once(
+                package, settings.invoke_path, address, workdir / f"run-{run}"
+            )
             for name, value in figures.items():
                 samples.setdefault(name, []).append(value)
-    return report(samples, await handler_alone(package, workdir))
+    return report(samples, await handler_alone(package, settings, workdir))
