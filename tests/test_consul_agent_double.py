@@ -46,7 +46,8 @@ from tests.managed.consul_agent_double import (
 from tests.managed.consul_agent_double import (
     main as double_main,
 )
-from tests.managed.helpers import refused_port, wait_until
+from tests.managed.helpers import wait_until
+from tests.managed.ports import refused_port
 
 from scripts.rendering import RenderedPackage
 
