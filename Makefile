@@ -20,7 +20,7 @@ help:
 	@echo "make lint    ruff check, ruff format --check, mypy --strict on $(LINT_PATHS)"
 	@echo "make format  ruff format + ruff check --fix on $(LINT_PATHS)"
 	@echo "make demo    render a node, run it against a Consul agent, show (de)registration"
-	@echo "make bench   lifecycle and discovery figures of a rendered node (medians)"
+	@echo "make bench   lifecycle, discovery and HTTP figures of a rendered node (medians)"
 	@echo "make loc     lines per concern and owner, generated tests, largest module"
 	@echo "make clean   remove .venv and tool caches"
 

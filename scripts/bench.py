@@ -8,9 +8,11 @@ timestamped the moment the double makes it.
 The discovery figures (lookup time, staleness, Consul requests) come from
 ``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
 the memory of a watch on a 20,000-instance service from
-``scripts/measure_watch_memory.py``.
+``scripts/measure_watch_memory.py``; POST invoke's latency, throughput and
+memory beside a bare aiohttp route from ``scripts/bench_http.py``.
 
-Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]``).
+Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]
+[--http-runs N]``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
 from scripts.bench_discovery import discovery_benchmark
+from scripts.bench_http import http_benchmark
 from scripts.consul_agents import node_env
 from scripts.measure_watch_memory import watch_memory_figures
-from scripts.processes import free_port
+from scripts.processes import free_port, resident_mib
 from scripts.rendering import (
     RenderedPackage,
     import_in_this_process,
@@ -92,9 +95,7 @@ class NodeRun:
 
     def resident_mib(self) -> float:
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(line for line in status.splitlines() if line.startswith("VmRSS"))
-        return int(kib.split()[1]) / 1024
+        return resident_mib(self.process.pid)
 
     async def stop(self) -> float:
         """SIGTERM; seconds until the double no longer holds the registration."""
@@ -140,7 +141,9 @@ def report(samples: Mapping[str, list[float]]) -> list[str]:
     return lines
 
 
-async def benchmark(package: RenderedPackage, runs: int) -> list[str]:
+async def benchmark(
+    package: RenderedPackage, runs: int, http_runs: int, workdir: Path
+) -> list[str]:
     double_module = load_double_module(package)
     samples: dict[str, list[float]] = {}
     for mode in ("http", "ttl"):
@@ -155,12 +158,15 @@ async def benchmark(package: RenderedPackage, runs: int) -> list[str]:
     lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
+    lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    # Each HTTP run sends 10,000 requests to fresh processes (about 10 s).
+    parser.add_argument("--http-runs", type=int, default=3)
     parser.add_argument("--node-type", choices=NODE_TYPES, default="effect")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="onex-bench-") as workdir:
@@ -168,7 +174,8 @@ def main() -> None:
             Path(workdir),
             {"service_name": "bench-node", "node_type": args.node_type},
         )
-        for line in asyncio.run(benchmark(package, args.runs)):
+        lines = benchmark(package, args.runs, args.http_runs, Path(workdir))
+        for line in asyncio.run(lines):
             print(line, flush=True)
 
 

@@ -53,14 +53,16 @@ class TtlCacheBaseline:
         return self._cache[name][0] + TTL_S
 
 
-def _import(package: RenderedPackage, module: str) -> ModuleType:
+def import_from(package: RenderedPackage, module: str) -> ModuleType:
+    """``<package>.<module>`` of the render, imported in this process."""
     src = str(package.root / "src")
     if src not in sys.path:
         sys.path.insert(0, src)
     return importlib.import_module(f"{package.package_name}.{module}")
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` 0.99 for p99)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
@@ -104,7 +106,8 @@ def _timed(lookup: Callable[[], object], count: int) -> list[float]:
     return samples
 
 
-async def _timed_async(lookup: Callable[[], Any], count: int) -> list[float]:
+async def timed_async(lookup: Callable[[], Any], count: int) -> list[float]:
+    """Microseconds of each of ``count`` awaited calls, one after another."""
     samples = []
     clock = time.perf_counter_ns
     for _ in range(count):
@@ -174,11 +177,11 @@ async def _requests_per_lookups(
 async def discovery_benchmark(
     package: RenderedPackage, double_module: ModuleType, runs: int
 ) -> list[str]:
-    handler_module = _import(
+    handler_module = import_from(
         package, "managed.consul.handlers.handler_consul_discovery"
     )
-    consul_settings = _import(package, "managed.settings.model_consul_settings")
-    check_settings = _import(package, "managed.settings.model_check_settings")
+    consul_settings = import_from(package, "managed.settings.model_consul_settings")
+    check_settings = import_from(package, "managed.settings.model_check_settings")
     async with double_module.ConsulAgentDouble() as double:
         ids = await _register(double)
         handler = handler_module.HandlerConsulDiscovery(
@@ -194,7 +197,7 @@ async def discovery_benchmark(
             plain = {SERVICE: tuple(cache.endpoints(SERVICE))}
             lookups = _timed(lambda: cache.pick(SERVICE), TIMED_LOOKUPS)
             dict_lookups = _timed(lambda: plain[SERVICE], TIMED_LOOKUPS)
-            baseline_lookups = await _timed_async(
+            baseline_lookups = await timed_async(
                 lambda: baseline.lookup(SERVICE), TIMED_LOOKUPS
             )
             stale = [
@@ -221,12 +224,12 @@ async def discovery_benchmark(
     median = statistics.median
     return [
         f"discovery lookup median: {median(lookups):.2f} us",
-        f"discovery lookup p99: {_percentile(lookups, 0.99):.2f} us",
+        f"discovery lookup p99: {percentile(lookups, 0.99):.2f} us",
         f"dict lookup median: {median(dict_lookups):.2f} us",
         f"discovery lookup to dict lookup ratio: "
         f"{median(lookups) / median(dict_lookups):.1f} x",
         f"baseline lookup median: {median(baseline_lookups):.2f} us",
-        f"baseline lookup p99: {_percentile(baseline_lookups, 0.99):.2f} us",
+        f"baseline lookup p99: {percentile(baseline_lookups, 0.99):.2f} us",
         f"discovery staleness median: {median(stale) * 1000:.1f} ms",
         f"discovery staleness max: {max(stale) * 1000:.1f} ms",
         f"baseline staleness median: {median(baseline_stale):.0f} s",

@@ -72,10 +72,13 @@ def http_request(
     *,
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
     timeout: float = 2.0,
 ) -> HttpResponse | None:
     """One request; the response whatever its status, None if nobody answered."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    request = urllib.request.Request(
+        url, data=data, method=method, headers=dict(headers or {})
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return HttpResponse(response.status, response.read())
@@ -173,6 +176,13 @@ def _fresh_log(log_dir: Path, stem: str) -> Path:
         counter += 1
         path = log_dir / f"{stem}.{counter}.log"
     return path
+
+
+def resident_mib(pid: int) -> float:
+    """Resident memory (VmRSS) of process ``pid`` in MiB; Linux only."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    kib = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+    return int(kib.split()[1]) / 1024
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
