@@ -81,6 +81,9 @@ class MixinManagedNode(NodeCoreBase):
         discovery = await self.container.get_service_discovery()
         resolver = EndpointResolver(discovery, settings, self.node_context.metrics)
         self.node_context.attach(settings=settings, resolver=resolver)
+        # Built even when Consul is disabled: the exposition then says 0
+        # (not registered) instead of leaving the series out.
+        registration_metrics = RegistrationMetrics(self.node_context.metrics)
         if not settings.consul.enabled:
             log_event(
                 EnumLogLevel.INFO,
@@ -96,7 +99,7 @@ class MixinManagedNode(NodeCoreBase):
             ModelInstanceRegistration.for_node(settings, str(self.node_id)),
             settings.consul,
             settings.check,
-            RegistrationMetrics(self.node_context.metrics),
+            registration_metrics,
             self._is_healthy,
         )
         self._onex_template_state.keeper = keeper
