@@ -30,6 +30,7 @@ CASE = "effect"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("values",),
+    ("metrics",),
     ("logs",),
     ("settings",),
     ("loops",),

@@ -18,10 +18,13 @@ import pytest
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 from omnibase_core.models.container.model_onex_container import ModelONEXContainer
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.managed.agent_handle import ConsulAgentHandle
 
 type Predicate = Callable[[], bool | Awaitable[bool]]
+# One scrape: each sample's value by its name and labels.
+type Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def _holds(predicate: Predicate) -> bool:
@@ -102,6 +105,20 @@ def logged_events(
         if event:
             events.append((event, line["message"]))
     return events
+
+
+def exposition_samples(text: str) -> Samples:
+    """GET metrics' body parsed by prometheus-client's own parser."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample_value(samples: Samples, name: str, **labels: str) -> float | None:
+    """The sample `name` with exactly `labels` (None: not exposed)."""
+    return samples.get((name, frozenset(labels.items())))
 
 
 async def agent_get(agent: ConsulAgentHandle, path: str) -> Any:

@@ -8,10 +8,10 @@ from typing import Self
 from ..discovery.endpoint_resolver import EndpointResolver
 from ..discovery.handlers.fake_service_discovery import FakeServiceDiscovery
 from ..discovery.model_instance_endpoint import ModelInstanceEndpoint
+from ..metrics.node_metrics import NodeMetrics
 from ..settings.enum_balancing import EnumBalancing
 from ..settings.model_node_settings import ModelNodeSettings
 from .node_logger import NodeLogger
-from .node_metrics import NodeMetrics
 
 
 class ModelNodeContext:
@@ -49,7 +49,8 @@ class ModelNodeContext:
             discovery.services[instance.service_id] = instance.as_record()
         context = cls(log=NodeLogger({"node": settings.node_class}))
         context.attach(
-            settings=settings, resolver=EndpointResolver(discovery, settings)
+            settings=settings,
+            resolver=EndpointResolver(discovery, settings, context.metrics),
         )
         return context
 

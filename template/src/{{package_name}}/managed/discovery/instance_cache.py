@@ -7,16 +7,18 @@ One watch per service name runs a blocking query on `/v1/health/service/<name>`
 with something new, so a change reaches the cache as soon as Consul reports it.
 Lookups (`pick`, `endpoints`) are plain in-memory reads: no request, no await.
 When Consul cannot be reached the last healthy set keeps being served, flagged
-stale in the logs and in `metrics`; an instance Consul reported critical has
+stale in the logs and in `stale`; an instance Consul reported critical has
 already left that set, so it is never served.
 """
 
 import asyncio
+import collections
 import contextlib
 import functools
 import time
+import types
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, KeysView, Mapping, Sequence
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
@@ -73,11 +75,15 @@ class InstanceCache:
         self._answered: dict[str, asyncio.Event] = {}
         self._listeners: dict[str, tuple[str, ChangeListener]] = {}
         self.stale: set[str] = set()
-        self.metrics: dict[str, float] = {
-            "discovery_updates": 0.0,
-            "discovery_watch_errors": 0.0,
-            "discovery_stale_services": 0.0,
-        }
+        # Per service: new healthy sets taken, failed watch requests.
+        self.updates: collections.Counter[str] = collections.Counter()
+        self.watch_errors: collections.Counter[str] = collections.Counter()
+        # Live read-only views for the metrics collector: the services watched
+        # (until aclose) and the healthy set of each that Consul answered for.
+        self.watched: KeysView[str] = self._tasks.keys()
+        self.healthy_sets: Mapping[str, Endpoints] = types.MappingProxyType(
+            self._instances
+        )
 
     def watch(self, service: str) -> None:
         """Start watching `service` (once); needs a running event loop."""
@@ -200,7 +206,7 @@ class InstanceCache:
         self._instances[service] = current
         for key in [key for key in self._by_tags if key[0] == service]:
             del self._by_tags[key]
-        self.metrics["discovery_updates"] += 1
+        self.updates[service] += 1
 
     async def _notify(self, service: str, current: Endpoints) -> None:
         for watched, listener in list(self._listeners.values()):
@@ -221,11 +227,10 @@ class InstanceCache:
     ) -> None:
         """Keep serving the last healthy set; say so once per kind of failure."""
         del attempt  # the level already says whether to speak
-        self.metrics["discovery_watch_errors"] += 1
+        self.watch_errors[service] += 1
         self._answered[service].set()  # lookups stop waiting: nothing better is coming
         newly_stale = service not in self.stale
         self.stale.add(service)
-        self.metrics["discovery_stale_services"] = float(len(self.stale))
         if level is None and not newly_stale:
             return
         known = len(self._instances.get(service, ()))
@@ -240,7 +245,6 @@ class InstanceCache:
 
     def _went_fresh(self, service: str) -> None:
         self.stale.discard(service)
-        self.metrics["discovery_stale_services"] = float(len(self.stale))
         log_event(
             EnumLogLevel.INFO,
             "discovery.fresh",

@@ -13,6 +13,7 @@ from ..context.model_node_context import ModelNodeContext
 from ..context.node_logger import NodeLogger
 from ..discovery.endpoint_resolver import EndpointResolver
 from ..logs.log_events import log_event
+from ..metrics.registration_metrics import RegistrationMetrics
 from ..registration.model_instance_registration import ModelInstanceRegistration
 from ..registration.registration_keeper import RegistrationKeeper
 from ..settings.model_node_settings import ModelNodeSettings
@@ -78,8 +79,11 @@ class MixinManagedNode(NodeCoreBase):
                 "registers them (unit tests: tests/managed/helpers.make_node)"
             )
         discovery = await self.container.get_service_discovery()
-        resolver = EndpointResolver(discovery, settings)
+        resolver = EndpointResolver(discovery, settings, self.node_context.metrics)
         self.node_context.attach(settings=settings, resolver=resolver)
+        # Built even when Consul is disabled: the exposition then says 0
+        # (not registered) instead of leaving the series out.
+        registration_metrics = RegistrationMetrics(self.node_context.metrics)
         if not settings.consul.enabled:
             log_event(
                 EnumLogLevel.INFO,
@@ -95,7 +99,7 @@ class MixinManagedNode(NodeCoreBase):
             ModelInstanceRegistration.for_node(settings, str(self.node_id)),
             settings.consul,
             settings.check,
-            self.metrics,
+            registration_metrics,
             self._is_healthy,
         )
         self._onex_template_state.keeper = keeper

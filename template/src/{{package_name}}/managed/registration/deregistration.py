@@ -4,7 +4,6 @@
 
 import asyncio
 import time
-from collections.abc import MutableMapping
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
@@ -13,6 +12,8 @@ from ..errors import ConsulRejectedError, ConsulUnavailableError
 from ..logs.external_text import one_line
 from ..logs.log_events import log_event
 from ..logs.log_redaction import SecretRedactor
+from ..metrics.enum_registration_outcome import EnumRegistrationOutcome
+from ..metrics.registration_metrics import RegistrationMetrics
 from .model_instance_registration import ModelInstanceRegistration
 
 
@@ -20,7 +21,7 @@ async def deregister(
     discovery: ProtocolServiceDiscovery,
     registration: ModelInstanceRegistration,
     timeout: float,
-    metrics: MutableMapping[str, float],
+    metrics: RegistrationMetrics,
     redactor: SecretRedactor,
 ) -> None:
     """Deregister within `timeout` seconds; a failure is one warning, never raised.
@@ -33,19 +34,19 @@ async def deregister(
         async with asyncio.timeout(timeout):
             removed = await discovery.deregister_service(registration.service_id)
     except TimeoutError:
-        _log_failed(registration, "timed out")  # its TimeoutError has no text
+        _failed(registration, metrics, "timed out")  # its TimeoutError has no text
         return
     except (ConsulUnavailableError, ConsulRejectedError) as error:
-        _log_failed(registration, str(error))
+        _failed(registration, metrics, str(error))
         return
     except Exception as error:  # shutdown goes on whatever the backend raised
-        _log_failed(
+        _failed(
             registration,
+            metrics,
             f"unexpected {type(error).__name__}: {one_line(str(error), redactor)}",
         )
         return
-    metrics["consul_registered"] = 0.0
-    metrics["consul_deregister_latency_ms"] = (time.perf_counter() - started) * 1000
+    metrics.record(EnumRegistrationOutcome.DEREGISTERED, time.perf_counter() - started)
     log_event(
         EnumLogLevel.INFO,
         "consul.deregistered",
@@ -55,7 +56,10 @@ async def deregister(
     )
 
 
-def _log_failed(registration: ModelInstanceRegistration, reason: str) -> None:
+def _failed(
+    registration: ModelInstanceRegistration, metrics: RegistrationMetrics, reason: str
+) -> None:
+    metrics.record(EnumRegistrationOutcome.DEREGISTER_FAILED)
     log_event(
         EnumLogLevel.WARNING,
         "consul.deregister_failed",

@@ -5,7 +5,7 @@
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
@@ -19,6 +19,8 @@ from ..errors import (
 from ..logs.external_text import one_line
 from ..logs.log_events import log_event
 from ..loops.supervised_loop import Sleep, SupervisedLoop
+from ..metrics.enum_registration_outcome import EnumRegistrationOutcome
+from ..metrics.registration_metrics import RegistrationMetrics
 from ..settings.consul_secrets import consul_redactor
 from ..settings.enum_check_mode import EnumCheckMode
 from ..settings.model_check_settings import ModelCheckSettings
@@ -53,7 +55,7 @@ class RegistrationKeeper:
         registration: ModelInstanceRegistration,
         consul: ModelConsulSettings,
         check: ModelCheckSettings,
-        metrics: MutableMapping[str, float],
+        metrics: RegistrationMetrics,
         is_healthy: Callable[[], bool],
         *,
         sleep: Sleep = asyncio.sleep,
@@ -164,6 +166,7 @@ class RegistrationKeeper:
             # Consul refused it: no registration was made by this request.
             self._may_be_registered = self._ever_registered
             self._note_failure(error)
+            self._metrics.record(EnumRegistrationOutcome.REGISTER_REJECTED)
             self._log_rejected(error)
             return None
         self._note_registered(started)
@@ -179,6 +182,7 @@ class RegistrationKeeper:
         if not self.registered:
             self._failures = attempt
             self._note_failure(error)
+            self._metrics.record(EnumRegistrationOutcome.REGISTER_FAILED)
         if isinstance(error, ConsulUnavailableError) and level is not None:
             self._log_unavailable(error, attempt, level)
 
@@ -215,10 +219,7 @@ class RegistrationKeeper:
         if still_registered:
             return self._confirmation_pause()
         self._registered.clear()
-        self._metrics["consul_registered"] = 0.0
-        self._metrics["consul_registrations_lost"] = (
-            self._metrics.get("consul_registrations_lost", 0.0) + 1
-        )
+        self._metrics.record(EnumRegistrationOutcome.REGISTRATION_LOST)
         log_event(
             EnumLogLevel.WARNING,
             "consul.registration_lost",
@@ -251,33 +252,30 @@ class RegistrationKeeper:
 
     def _note_failure(self, error: Exception) -> None:
         self._last_error = error
-        self._metrics["consul_register_failures"] = (
-            self._metrics.get("consul_register_failures", 0.0) + 1
-        )
         self._first_outcome.set()
 
     def _note_registered(self, started: float) -> None:
         registration = self._registration
         attempts, self._failures = self._failures + 1, 0
         reregistering = self._ever_registered
-        latency_ms = (time.perf_counter() - started) * 1000
-        self._metrics["consul_registrations"] = (
-            self._metrics.get("consul_registrations", 0.0) + 1
+        latency_s = time.perf_counter() - started
+        outcome = (
+            EnumRegistrationOutcome.REREGISTERED
+            if reregistering
+            else EnumRegistrationOutcome.REGISTERED
         )
-        self._metrics["consul_register_latency_ms"] = latency_ms
-        self._metrics["consul_registered"] = 1.0
+        self._metrics.record(outcome, latency_s)
         self._ever_registered = True
-        event = "consul.reregistered" if reregistering else "consul.registered"
         verb = "registered again" if reregistering else "registered"
         log_event(
             EnumLogLevel.INFO,
-            event,
+            f"consul.{outcome}",
             f"{verb} service {registration.service_name!r} with Consul",
             service_name=registration.service_name,
             service_id=registration.service_id,
             address=host_port(registration.address, registration.port),
             attempts=attempts,
-            latency_ms=round(latency_ms, 3),
+            latency_ms=round(latency_s * 1000, 3),
         )
         self._registered.set()
         self._first_outcome.set()

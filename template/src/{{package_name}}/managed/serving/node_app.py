@@ -4,13 +4,14 @@
 
 from aiohttp import web
 
-from ..context.node_metrics import NodeMetrics
+from ..metrics.node_metrics import NodeMetrics
 from ..settings.model_node_settings import OPENAPI_PATH, ModelNodeSettings
 from .health_route import NodeHealth, health_route
 from .invoke_route import invoke_route
 from .metrics_route import metrics_route
 from .openapi_document import openapi_document
 from .protocol_invocable_node import ProtocolInvocableNode
+from .request_metrics import request_metrics
 
 
 def build_node_app(
@@ -26,6 +27,8 @@ def build_node_app(
         return web.json_response(document)
 
     app = web.Application(client_max_size=settings.max_request_bytes)
+    # Outermost, so it counts the status the client gets.
+    app.middlewares.insert(0, request_metrics(settings, metrics))
     app.router.add_get(settings.health_path, health_route(health))
     app.router.add_post(settings.invoke_path, invoke_route(node))
     app.router.add_get(OPENAPI_PATH, serve_openapi)
