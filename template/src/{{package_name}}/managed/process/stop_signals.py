@@ -7,6 +7,7 @@ during the imports (which take a second or more) is already the node's.
 """
 
 import signal
+import sys
 from types import FrameType
 
 # SIGHUP too: the node has nothing to reload, and a closed terminal or a
@@ -38,9 +39,19 @@ def _unwind(signum: int, _: FrameType | None) -> None:
     raise StopSignalReceivedError(signum)
 
 
+def _quiet_when_swallowed(unraisable: "sys.UnraisableHookArgs") -> None:
+    # Raised where Python cannot propagate it (a finalizer, a weakref
+    # callback, GC during an import), the exception would be printed with a
+    # traceback as "Exception ignored in ...". It is already recorded in
+    # _received, and start-up unwinds on that record: nothing to print.
+    if not isinstance(unraisable.exc_value, StopSignalReceivedError):
+        sys.__unraisablehook__(unraisable)
+
+
 def unwind_on_stop_signals() -> None:
     """Until the event loop takes them over, a stop signal unwinds start-up."""
     _received.clear()
+    sys.unraisablehook = _quiet_when_swallowed
     for signum in STOP_SIGNALS:
         signal.signal(signum, _unwind)
 
