@@ -25,7 +25,7 @@ from tests.managed.agent_handle import (  # fixtures, offered to every test here
 __all__ = ["consul_agent", "consul_double", "consul_double_factory"]
 
 # Tests that mostly wait on node processes (seconds each).
-_PROCESS_TESTS = "test_node_process.py"
+_PROCESS_TESTS = ("test_node_process.py", "test_node_http.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,10 +33,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     equal share of the quick ones (both in their own order): `pytest -n 4`
     hands workers runs of consecutive tests, and a run of process tests alone
     would keep one worker busy long after the others are done."""
-    slow = [item for item in items if item.path.name == _PROCESS_TESTS]
+    slow = [item for item in items if item.path.name in _PROCESS_TESTS]
     if not slow:
         return
-    quick = [item for item in items if item.path.name != _PROCESS_TESTS]
+    quick = [item for item in items if item.path.name not in _PROCESS_TESTS]
     share = len(quick) / len(slow)
     spread: list[pytest.Item] = []
     for number, item in enumerate(slow):

@@ -4,10 +4,12 @@
 
 from collections.abc import Iterable, Sequence
 from typing import Self
+from uuid import UUID
 
 from ..discovery.endpoint_resolver import EndpointResolver
 from ..discovery.handlers.fake_service_discovery import FakeServiceDiscovery
 from ..discovery.model_instance_endpoint import ModelInstanceEndpoint
+from ..logs.correlation import current_correlation_id
 from ..metrics.node_metrics import NodeMetrics
 from ..settings.enum_balancing import EnumBalancing
 from ..settings.model_node_settings import ModelNodeSettings
@@ -22,7 +24,10 @@ class ModelNodeContext:
       from the node's discovery (Consul's, watched and cached);
     - `context.settings`: the node's ModelNodeSettings (frozen);
     - `context.metrics`: NodeMetrics, the node's own Prometheus registry;
-    - `context.log`: NodeLogger, JSON lines with secrets redacted.
+    - `context.log`: NodeLogger, JSON lines with secrets redacted;
+    - `context.correlation_id`: the UUID of the request being handled (the
+      caller's X-Correlation-ID, or one generated), None outside a request;
+      every line logged meanwhile carries it already.
 
     Discovery and settings are there once the node is initialized (the node
     shell builds its handler earlier, with the node). Later template versions
@@ -67,6 +72,11 @@ class ModelNodeContext:
         if self._settings is None:
             raise RuntimeError("the node's settings are known once it is initialized")
         return self._settings
+
+    @property
+    def correlation_id(self) -> UUID | None:
+        """The ID of the request being handled; None outside a request."""
+        return current_correlation_id()
 
     async def resolve_endpoint(
         self,

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from .correlation import current_correlation_id
 from .log_redaction import SecretRedactor
 
 # An exception's text can carry what a client sent (a bad request line):
@@ -22,6 +23,7 @@ class JsonLineFormatter(logging.Formatter):
     records (omnibase-core's stdlib helper, aiohttp, asyncio, warnings) get the
     same envelope, with the logger's name and their structured context in
     `context`. An exception becomes one `error` field: no traceback lines.
+    A line written while a request is handled carries its `correlation_id`.
     Every string is run through the redactor, so a known secret never shows.
     """
 
@@ -31,6 +33,10 @@ class JsonLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = _core_entry(record) or _plain_entry(record)
+        correlation_id = current_correlation_id()
+        context = entry.get("context")
+        if correlation_id is not None and isinstance(context, dict):
+            context.setdefault("correlation_id", str(correlation_id))
         # ASCII escapes, as omnibase-core writes: a stderr that cannot encode
         # UTF-8 (a C locale) must not lose the line.
         return json.dumps(self._clean(entry))

@@ -3,6 +3,7 @@
 """One node in a process: container, discovery handler, HTTP surface, order."""
 
 from aiohttp import web
+from omnibase_core.enums.enum_log_level import EnumLogLevel
 from omnibase_core.models.container.model_onex_container import (
     create_model_onex_container,
 )
@@ -10,11 +11,17 @@ from omnibase_core.protocols.infrastructure import ProtocolServiceDiscovery
 
 from ..consul.handlers.handler_consul_discovery import HandlerConsulDiscovery
 from ..lifecycle.mixin_managed_node import MixinManagedNode
+from ..logs.log_events import log_event
 from ..serving.enum_node_phase import EnumNodePhase
 from ..serving.health_route import NodeHealth
-from ..serving.node_app import build_node_app
+from ..serving.in_flight_limit import InFlightLimit
+from ..serving.node_app import IN_FLIGHT, build_node_app
 from ..serving.protocol_invocable_node import ProtocolInvocableNode
 from ..settings.model_node_settings import ModelNodeSettings
+
+# The invokes were drained already: what still runs then (a health check, a
+# scrape) gets this long before aiohttp cancels it.
+_AFTER_DRAIN_S = 0.5
 
 
 class NodeRuntime:
@@ -22,7 +29,8 @@ class NodeRuntime:
 
     Start: listen first (so Consul's first check can reach the node), then
     initialize (which registers). Stop: cleanup (which deregisters) while the
-    endpoint still answers, then report 503 and stop listening.
+    node still answers, then report 503 (health and new invokes), let the
+    invokes in flight finish within `drain_timeout`, then stop listening.
     """
 
     def __init__(
@@ -36,6 +44,7 @@ class NodeRuntime:
         self._node_class = node_class
         self._node: MixinManagedNode | None = None
         self._runner: web.AppRunner | None = None
+        self._in_flight: InFlightLimit | None = None
 
     @property
     def node(self) -> MixinManagedNode:
@@ -66,11 +75,10 @@ class NodeRuntime:
                 f"{type(node).__name__} has no invoke(): its shell is not the "
                 "template's (input_model, output_model and invoke are missing)"
             )
-        runner = web.AppRunner(
-            build_node_app(self.settings, node, self.health, node.node_context.metrics),
-            access_log=None,
-            shutdown_timeout=self.settings.drain_timeout,
+        app = build_node_app(
+            self.settings, node, self.health, node.node_context.metrics
         )
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_AFTER_DRAIN_S)
         await runner.setup()
         try:
             await web.TCPSite(
@@ -80,6 +88,7 @@ class NodeRuntime:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._in_flight = app[IN_FLIGHT]
         self._node = node
 
     async def initialize_node(self) -> None:
@@ -87,11 +96,33 @@ class NodeRuntime:
         self.health.phase = EnumNodePhase.READY
 
     async def close(self) -> None:
-        """Deregister, report 503, stop serving, close Consul connections."""
+        """Deregister, report 503, drain, stop serving, close Consul connections."""
         if self._node is not None:
             await self._node.cleanup()
         self.health.phase = EnumNodePhase.STOPPING
+        if self._in_flight is not None:
+            await self._drain(self._in_flight)
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
         await self.discovery.aclose()
+
+    async def _drain(self, in_flight: InFlightLimit) -> None:
+        running = in_flight.running
+        if running:
+            log_event(
+                EnumLogLevel.INFO,
+                "node.draining",
+                f"waiting up to {self.settings.drain_timeout}s for "
+                f"{running} request(s) in flight",
+                in_flight=running,
+            )
+        still_running = await in_flight.drain(self.settings.drain_timeout)
+        if still_running:
+            log_event(
+                EnumLogLevel.WARNING,
+                "node.drain_timed_out",
+                f"{still_running} request(s) still running after the drain "
+                f"timeout ({self.settings.drain_timeout}s): they are cancelled",
+                in_flight=still_running,
+            )

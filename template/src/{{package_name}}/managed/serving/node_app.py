@@ -6,12 +6,18 @@ from aiohttp import web
 
 from ..metrics.node_metrics import NodeMetrics
 from ..settings.model_node_settings import OPENAPI_PATH, ModelNodeSettings
+from .correlation_middleware import correlation_middleware
 from .health_route import NodeHealth, health_route
+from .in_flight_limit import IN_FLIGHT_GAUGE, InFlightLimit
 from .invoke_route import invoke_route
+from .json_errors_middleware import json_errors_middleware
 from .metrics_route import metrics_route
 from .openapi_document import openapi_document
 from .protocol_invocable_node import ProtocolInvocableNode
 from .request_metrics import request_metrics
+
+# The invoke requests running: the runtime drains them on a stop signal.
+IN_FLIGHT = web.AppKey("in_flight", InFlightLimit)
 
 
 def build_node_app(
@@ -26,11 +32,24 @@ def build_node_app(
     async def serve_openapi(_: web.Request) -> web.Response:
         return web.json_response(document)
 
-    app = web.Application(client_max_size=settings.max_request_bytes)
-    # Outermost, so it counts the status the client gets.
-    app.middlewares.insert(0, request_metrics(settings, metrics))
+    in_flight = InFlightLimit(
+        settings.max_in_flight,
+        metrics.gauge(IN_FLIGHT_GAUGE, documentation="Invoke requests running"),
+    )
+    app = web.Application(
+        client_max_size=settings.max_request_bytes,
+        # Request metrics outermost, so they count the status the client gets.
+        middlewares=[
+            request_metrics(settings, metrics),
+            correlation_middleware,
+            json_errors_middleware,
+        ],
+    )
+    app[IN_FLIGHT] = in_flight
     app.router.add_get(settings.health_path, health_route(health))
-    app.router.add_post(settings.invoke_path, invoke_route(node))
+    app.router.add_post(
+        settings.invoke_path, invoke_route(settings, node, health, in_flight)
+    )
     app.router.add_get(OPENAPI_PATH, serve_openapi)
     app.router.add_get(settings.metrics_path, metrics_route(metrics.registry))
     return app

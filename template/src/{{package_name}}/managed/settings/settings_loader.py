@@ -53,6 +53,7 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     "ONEX_NODE_MAX_REQUEST_BYTES": ("service", "max_request_bytes", _as_text),
     "ONEX_NODE_MAX_IN_FLIGHT": ("service", "max_in_flight", _as_text),
     "ONEX_NODE_DRAIN_TIMEOUT": ("service", "drain_timeout", _as_text),
+    "ONEX_NODE_OPERATION_TIMEOUT_MS": ("service", "operation_timeout_ms", _as_text),
     "ONEX_NODE_TAGS": ("service", "tags", _comma_list),
     "ONEX_NODE_META": ("service", "meta", parse_meta_pairs),
     "ONEX_NODE_CHECK_MODE": ("check", "mode", _as_text),
@@ -95,7 +96,7 @@ def load_node_settings(
     """Build validated settings; raise ConfigurationError naming the culprit.
 
     `descriptor` is the contract's `descriptor:` block; its `timeout_ms` is
-    the operation's time budget.
+    the operation's time budget (ONEX_NODE_OPERATION_TIMEOUT_MS overrides it).
     """
     unknown = sorted(set(config) - set(_SECTIONS))
     if unknown:
@@ -104,7 +105,8 @@ def load_node_settings(
             f"expected {', '.join(_SECTIONS)}"
         )
     sections, sources = _merge_sources(config, environ)
-    if descriptor and "timeout_ms" in descriptor:
+    overridden = ("service", "operation_timeout_ms") in sources
+    if descriptor and "timeout_ms" in descriptor and not overridden:
         sections["service"]["operation_timeout_ms"] = descriptor["timeout_ms"]
         sources[("service", "operation_timeout_ms")] = "contract descriptor.timeout_ms"
     _raise_short_interval(sections["check"], sources)
