@@ -27,6 +27,16 @@ _BAD_CLIENT_LINES_PER_WINDOW = 10
 _BAD_CLIENT_WINDOW_S = 60.0
 _REDACTOR = SecretRedactor()
 _CRASH_LOGGER = logging.getLogger("onex.node")
+# Where emit_log_event_sync writes, and its mapping of levels.
+_EVENT_LOGGER = logging.getLogger("omnibase")
+_LEVELS = {
+    EnumLogLevel.DEBUG: logging.DEBUG,
+    EnumLogLevel.INFO: logging.INFO,
+    EnumLogLevel.WARNING: logging.WARNING,
+    EnumLogLevel.ERROR: logging.ERROR,
+    EnumLogLevel.CRITICAL: logging.CRITICAL,
+    EnumLogLevel.FATAL: logging.CRITICAL,
+}
 
 
 def log_event(
@@ -35,8 +45,11 @@ def log_event(
     """Emit `message` with a stable machine-readable `event` name in its context.
 
     Callers must not pass secrets; the formatter redacts the known ones anyway.
+    A line below the node's level costs one comparison: emit_log_event_sync
+    would encode it as JSON before logging finds nobody wants it.
     """
-    emit_log_event_sync(level, message, {"event": event, **context})
+    if _EVENT_LOGGER.isEnabledFor(_LEVELS.get(level, logging.INFO)):
+        emit_log_event_sync(level, message, {"event": event, **context})
 
 
 def protect_secrets(token: str = "", http_auth: str = "") -> None:

@@ -28,11 +28,14 @@ class SecretRedactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        # Longest first: a secret that contains another is replaced whole.
+        # Sorted when a secret is added, not on each of the many redactions.
+        self._longest_first: tuple[str, ...] = ()
 
     def add_token(self, token: str) -> None:
         """An ACL token: sent as it is in a header."""
         if token:
-            self._secrets.add(token)
+            self._remember(token)
 
     def add_basic_auth(self, user_info: str) -> None:
         """`user[:password]`: the password, and the header value it becomes."""
@@ -40,10 +43,14 @@ class SecretRedactor:
             return
         password = user_info.partition(":")[2]
         encoded = base64.b64encode(user_info.encode()).decode("ascii")
-        self._secrets.update(secret for secret in (password, encoded) if secret)
+        self._remember(*(secret for secret in (password, encoded) if secret))
 
     def redact(self, text: str) -> str:
-        # Longest first: a secret that contains another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._longest_first:
             text = text.replace(secret, PLACEHOLDER)
-        return redact_url_credentials(text)
+        # `//` is in every URL with credentials: most lines skip the regex.
+        return redact_url_credentials(text) if "//" in text else text
+
+    def _remember(self, *secrets: str) -> None:
+        self._secrets.update(secrets)
+        self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))

@@ -142,22 +142,28 @@ async def _json_object(request: web.Request, max_bytes: int) -> object:
 
 async def _bounded_body(request: web.Request, max_bytes: int) -> bytes:
     """The body, read chunk by chunk and refused once past `max_bytes`."""
-    too_large = RequestRefusedError(
+    declared = request.content_length
+    if declared is not None:
+        if declared > max_bytes:
+            raise _too_large(max_bytes)
+        # Declared and within bounds: aiohttp reads exactly that much.
+        return await request.read()
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > max_bytes:
+            raise _too_large(max_bytes)
+    return bytes(body)
+
+
+def _too_large(max_bytes: int) -> RequestRefusedError:
+    return RequestRefusedError(
         error_response(
             413,
             EnumInvokeErrorCode.TOO_LARGE,
             f"the body is larger than {max_bytes} bytes",
         )
     )
-    declared = request.content_length
-    if declared is not None and declared > max_bytes:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large
-    return bytes(body)
 
 
 async def _run(
