@@ -116,5 +116,7 @@ def test_a_journal_named_like_a_path_writes_nothing(
 
     response = effect_node.post(readme_example["path"], body)
 
-    assert response.status != 200, response.body
+    assert response.status == 422, response.body
+    [field] = json.loads(response.body)["error"]["fields"]
+    assert field["location"] == ["body", "journal"]
     assert sorted(effect_node.journals.parent.rglob("*")) == before
