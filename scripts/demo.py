@@ -94,7 +94,7 @@ def _agent(package: RenderedPackage, log_dir: Path) -> Iterator[AgentClient]:
 
 
 def _stop_agent(process: ManagedProcess) -> None:
-    _step("7. Stop the agent")
+    _step("8. Stop the agent")
     code = process.terminate()
     _say(f"agent stopped (exit code {code})")
 
@@ -106,6 +106,7 @@ def _run_node(package: RenderedPackage, agent: AgentClient, log_dir: Path) -> No
     try:
         registration = _show_registration(package, agent, node)
         _show_health(package, agent, node, registration["ID"], port)
+        _call_it(registration)
         _stop_node(node)
         _show_deregistration(package, agent, registration["ID"])
     finally:
@@ -177,8 +178,41 @@ def _show_health(
         _say(response.body.decode(errors="replace").strip(), indent=6)
 
 
+def _call_it(registration: dict[str, Any]) -> None:
+    """What a caller that discovered the node sees: its operation, described
+    by its OpenAPI document, and its metrics, at the registered address."""
+    address = str(registration["Address"])
+    host = f"[{address}]" if ":" in address else address
+    base = f"http://{host}:{registration['Port']}"
+    meta = registration.get("Meta") or {}
+    invoke_url = f"{base}{meta.get('invoke_path', '/invoke')}"
+    _step(f"6. Call it where Consul says it is: {invoke_url}")
+    document = http_request(f"{base}/openapi.json")
+    if document is not None and document.status == 200:
+        operation = document.json()["paths"][meta.get("invoke_path", "/invoke")]
+        body = operation["post"]["requestBody"]["content"]["application/json"]
+        _say(f"GET /openapi.json -> 200: POST takes {body['schema']['$ref']}")
+    answer = http_request(
+        invoke_url,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=b"{}",
+    )
+    if answer is None:
+        raise RuntimeError(f"nothing answered at {invoke_url}")
+    _say(f"POST {{}} -> {answer.status}: the input model's rules, as JSON")
+    _say(textwrap.shorten(answer.body.decode(errors="replace"), 300), indent=6)
+    metrics_url = f"{base}{meta.get('metrics_path', '/metrics')}"
+    scraped = http_request(metrics_url)
+    if scraped is not None:
+        _say(f"GET {metrics_url} -> {scraped.status}, among its series:")
+        for line in scraped.body.decode(errors="replace").splitlines():
+            if line.startswith(("onex_http_requests_total", "onex_consul_registered")):
+                _say(line, indent=6)
+
+
 def _stop_node(node: ManagedProcess) -> None:
-    _step("6. Stop the node with SIGTERM")
+    _step("7. Stop the node with SIGTERM")
     code = node.terminate()
     if code != 0:
         raise RuntimeError(f"node exited with {code}\n{node.output_tail()}")
