@@ -42,14 +42,18 @@ class EndpointResolver:
         self._cache = found if isinstance(found, InstanceCache) else None
         if self._cache is not None:
             metrics.registry.register(InstanceCacheCollector(self._cache))
-        self._lookups = metrics.counter(
+        lookups = metrics.counter(
             "onex_discovery_lookups",
             documentation="resolve_endpoint(s) calls by source and outcome",
             labels=("source", "outcome"),
         )
-        for source in _SOURCES:
-            for outcome in _OUTCOMES:
-                self._lookups.labels(source=source, outcome=outcome)
+        # Every child exists from the start at 0, and is looked up here once:
+        # labels() takes a lock and builds its key, on a lookup's hot path.
+        self._lookups = {
+            (source, outcome): lookups.labels(source=source, outcome=outcome)
+            for source in _SOURCES
+            for outcome in _OUTCOMES
+        }
         self._balancing = settings.discovery.balancing
         self._first_answer_timeout = settings.consul.request_timeout
 
@@ -100,7 +104,7 @@ class EndpointResolver:
             outcome = "error"
             raise
         finally:
-            self._lookups.labels(source=source, outcome=outcome).inc()
+            self._lookups[source, outcome].inc()
 
     async def _cache_for(self, service: str) -> InstanceCache | None:
         """The instance cache, watching `service` and answered once."""
