@@ -2,6 +2,8 @@
 # Change the template, not this copy: docs/template.md says how.
 """The aiohttp application a node serves on the port it registers."""
 
+import json
+
 from aiohttp import web
 
 from ..metrics.node_metrics import NodeMetrics
@@ -27,10 +29,11 @@ def build_node_app(
     metrics: NodeMetrics,
 ) -> web.Application:
     """Health, invoke, the OpenAPI document and metrics, at their settings' paths."""
-    document = openapi_document(settings, node)
+    # Encoded once: the document depends on the models and settings only.
+    document = json.dumps(openapi_document(settings, node)).encode()
 
     async def serve_openapi(_: web.Request) -> web.Response:
-        return web.json_response(document)
+        return web.Response(body=document, content_type="application/json")
 
     in_flight = InFlightLimit(
         settings.max_in_flight,
