@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("settings",),
     ("loops",),
     ("discovery", "registration"),
-    ("consul",),
+    ("calling", "consul"),
     ("context",),
     ("lifecycle",),
     ("serving",),

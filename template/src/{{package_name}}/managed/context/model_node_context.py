@@ -3,9 +3,13 @@
 """ModelNodeContext: the door from the owner's handler to what the template runs."""
 
 from collections.abc import Iterable, Sequence
-from typing import Self
+from typing import Any, Self, overload
 from uuid import UUID
 
+from pydantic import BaseModel
+
+from ..calling.call_arguments import CallPayload, CallTags, CallTimeout
+from ..calling.handlers.handler_service_calls import HandlerServiceCalls
 from ..discovery.endpoint_resolver import EndpointResolver
 from ..discovery.handlers.fake_service_discovery import FakeServiceDiscovery
 from ..discovery.model_instance_endpoint import ModelInstanceEndpoint
@@ -22,6 +26,9 @@ class ModelNodeContext:
     - `await context.resolve_endpoint(service, tags=..., strategy=...)` and
       `await context.resolve_endpoints(service, tags=...)`: healthy instances
       from the node's discovery (Consul's, watched and cached);
+    - `await context.call(service, payload, response_model=...)`: POST the
+      payload to a healthy instance of `service`, failing over to others,
+      within the request's deadline, with its correlation ID;
     - `context.settings`: the node's ModelNodeSettings (frozen);
     - `context.metrics`: NodeMetrics, the node's own Prometheus registry;
     - `context.log`: NodeLogger, JSON lines with secrets redacted;
@@ -40,6 +47,7 @@ class ModelNodeContext:
         self.log = log
         self._settings: ModelNodeSettings | None = None
         self._resolver: EndpointResolver | None = None
+        self._calls: HandlerServiceCalls | None = None
 
     @classmethod
     def in_memory(
@@ -53,18 +61,25 @@ class ModelNodeContext:
         for instance in instances:
             discovery.services[instance.service_id] = instance.as_record()
         context = cls(log=NodeLogger({"node": settings.node_class}))
+        resolver = EndpointResolver(discovery, settings, context.metrics)
         context.attach(
             settings=settings,
-            resolver=EndpointResolver(discovery, settings, context.metrics),
+            resolver=resolver,
+            calls=HandlerServiceCalls(resolver, settings.calls, context.metrics),
         )
         return context
 
     def attach(
-        self, *, settings: ModelNodeSettings, resolver: EndpointResolver
+        self,
+        *,
+        settings: ModelNodeSettings,
+        resolver: EndpointResolver,
+        calls: HandlerServiceCalls,
     ) -> None:
-        """Connect the node's settings and discovery (the template calls it)."""
+        """Connect the node's settings, discovery and calls (the template calls it)."""
         self._settings = settings
         self._resolver = resolver
+        self._calls = calls
 
     @property
     def settings(self) -> ModelNodeSettings:
@@ -99,6 +114,57 @@ class ModelNodeContext:
     ) -> tuple[ModelInstanceEndpoint, ...]:
         """Every healthy instance of `service` carrying all `tags` (never empty)."""
         return await self._discovery().resolve_endpoints(service, tags=tags)
+
+    @overload
+    async def call[ResponseT: BaseModel](
+        self,
+        service: str,
+        payload: CallPayload,
+        *,
+        response_model: type[ResponseT],
+        tags: CallTags = None,
+        timeout: CallTimeout = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def call(
+        self,
+        service: str,
+        payload: CallPayload,
+        *,
+        response_model: None = None,
+        tags: CallTags = None,
+        timeout: CallTimeout = None,
+    ) -> Any: ...
+
+    async def call(
+        self,
+        service: str,
+        payload: CallPayload,
+        *,
+        response_model: type[BaseModel] | None = None,
+        tags: CallTags = None,
+        timeout: CallTimeout = None,
+    ) -> Any:
+        """POST `payload` (a model or a mapping) as JSON to a healthy instance
+        of `service` carrying all `tags`; return the answer validated into
+        `response_model`, or the decoded JSON when there is none.
+
+        `timeout` (seconds, every attempt included) defaults to the contract's
+        `calls.timeout` and never exceeds what is left of the request being
+        handled. Raises NoHealthyInstanceError, CallFailedError (its
+        CallDeadlineExceededError when the time ran out), CallRejectedError
+        or CallResponseInvalidError (managed/calling/call_errors.py).
+        """
+        if self._calls is None:
+            raise RuntimeError("calls are available once the node is initialized")
+        return await self._calls.call(
+            service,
+            payload,
+            response_model=response_model,
+            tags=tags,
+            timeout=timeout,
+        )
 
     def _discovery(self) -> EndpointResolver:
         if self._resolver is None:

@@ -9,6 +9,7 @@ from omnibase_core.enums.enum_node_lifecycle_status import EnumNodeLifecycleStat
 from omnibase_core.infrastructure.node_core_base import NodeCoreBase
 from omnibase_core.models.container.model_onex_container import ModelONEXContainer
 
+from ..calling.handlers.handler_service_calls import HandlerServiceCalls
 from ..context.model_node_context import ModelNodeContext
 from ..context.node_logger import NodeLogger
 from ..discovery.endpoint_resolver import EndpointResolver
@@ -32,6 +33,7 @@ class ManagedNodeState:
 
     context: ModelNodeContext
     keeper: RegistrationKeeper | None = field(default=None)
+    calls: HandlerServiceCalls | None = field(default=None)
 
 
 class MixinManagedNode(NodeCoreBase):
@@ -60,6 +62,20 @@ class MixinManagedNode(NodeCoreBase):
         return self._onex_template_state.context
 
     @property
+    def service_calls(self) -> HandlerServiceCalls:
+        """The client of `node_context.call`, for template code (initialized nodes)."""
+        calls = self._onex_template_state.calls
+        if calls is None:
+            raise RuntimeError("calls are available once the node is initialized")
+        return calls
+
+    async def close_service_calls(self) -> None:
+        """Close the calls' connections: after the last request has drained."""
+        calls, self._onex_template_state.calls = self._onex_template_state.calls, None
+        if calls is not None:
+            await calls.aclose()
+
+    @property
     def consul_registered(self) -> bool:
         """True while Consul holds this node's registration."""
         keeper = self._onex_template_state.keeper
@@ -79,8 +95,11 @@ class MixinManagedNode(NodeCoreBase):
                 "registers them (unit tests: tests/managed/helpers.make_node)"
             )
         discovery = await self.container.get_service_discovery()
-        resolver = EndpointResolver(discovery, settings, self.node_context.metrics)
-        self.node_context.attach(settings=settings, resolver=resolver)
+        metrics = self.node_context.metrics
+        resolver = EndpointResolver(discovery, settings, metrics)
+        calls = HandlerServiceCalls(resolver, settings.calls, metrics)
+        self._onex_template_state.calls = calls
+        self.node_context.attach(settings=settings, resolver=resolver, calls=calls)
         # Built even when Consul is disabled: the exposition then says 0
         # (not registered) instead of leaving the series out.
         registration_metrics = RegistrationMetrics(self.node_context.metrics)

@@ -105,6 +105,9 @@ class NodeRuntime:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._node is not None:
+            # Only now: a request draining above may still be calling others.
+            await self._node.close_service_calls()
         await self.discovery.aclose()
 
     async def _drain(self, in_flight: InFlightLimit) -> None:

@@ -38,6 +38,7 @@ class ModelInstanceRegistration(BaseModel):
             "template_version": settings.template_version,
             "invoke_path": settings.invoke_path,
             "metrics_path": settings.metrics_path,
+            "idempotent": "true" if settings.idempotent else "false",
         }
         return cls(
             service_id=settings.service_id,

@@ -8,10 +8,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from ..logs.correlation import CORRELATION_ID
+from ..values.http_headers import CORRELATION_HEADER
 from .enum_invoke_error_code import EnumInvokeErrorCode
 from .error_response import error_response
-
-CORRELATION_HEADER = "X-Correlation-ID"
 
 
 @web.middleware

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..settings.model_node_settings import ModelNodeSettings
-from .correlation_middleware import CORRELATION_HEADER
+from ..values.http_headers import CORRELATION_HEADER
 from .model_invoke_error_body import ModelInvokeErrorBody
 from .protocol_invocable_node import ProtocolInvocableNode
 

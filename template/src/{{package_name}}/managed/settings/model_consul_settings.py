@@ -11,6 +11,11 @@ from ..values.address_detection import host_port
 from ..values.consul_types import ConsulScopeName, DurationSeconds, HostAddress
 from ..values.whole_numbers import PortNumber
 
+# Each optional: None when the environment and the contract leave it unset.
+type PemFile = Path | None
+type Credential = SecretStr | None
+type ScopeName = ConsulScopeName | None
+
 
 class ModelConsulSettings(BaseModel):
     """Connection to the local Consul agent and the bounds put on talking to it."""
@@ -24,26 +29,26 @@ class ModelConsulSettings(BaseModel):
     host: str = "127.0.0.1"
     port: PortNumber = 8500
     # SecretStr keeps the token out of reprs, logs and validation errors.
-    token: SecretStr | None = None
+    token: Credential = None
     # CONSUL_HTTP_AUTH, `user[:password]` for HTTP basic auth in front of the
     # agent; a secret like the token.
-    http_auth: SecretStr | None = None
+    http_auth: Credential = None
     verify: bool = True
     # TLS material (CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT/KEY), read
     # into the node's own ssl.SSLContext at start-up (consul/consul_tls.py).
-    ca_file: Path | None = None
-    ca_path: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
+    ca_file: PemFile = None
+    ca_path: PemFile = None
+    client_cert: PemFile = None
+    client_key: PemFile = None
     # The name the agent's certificate is checked against, when the address
     # is not it (an IP address, a load balancer): CONSUL_TLS_SERVER_NAME.
     tls_server_name: HostAddress | None = None
     # Sent as `dc` on catalog and health reads; None: the agent's own.
-    datacenter: ConsulScopeName | None = None
+    datacenter: ScopeName = None
     # Consul Enterprise scopes, sent as `ns` / `partition` on every request
     # as Consul's own client does (a Community Edition agent answers 400).
-    namespace: ConsulScopeName | None = None
-    partition: ConsulScopeName | None = None
+    namespace: ScopeName = None
+    partition: ScopeName = None
     request_timeout: DurationSeconds = 3.0
     # initialize() never waits longer than this for Consul; registration goes
     # on in the background afterwards.

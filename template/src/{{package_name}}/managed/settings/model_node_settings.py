@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
 )
@@ -29,6 +30,7 @@ from ..values.whole_numbers import (
     RequestCount,
 )
 from .enum_log_level import EnumNodeLogLevel
+from .model_call_settings import ModelCallSettings
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
@@ -82,12 +84,16 @@ class ModelNodeSettings(BaseModel):
     # The contract's `descriptor.timeout_ms`: an invoke running longer is
     # answered 504 (the handler is cancelled).
     operation_timeout_ms: Milliseconds = 30_000
+    # The contract's `descriptor.idempotent`, registered as meta: callers
+    # repeat a failed attempt elsewhere only when the operation says so.
+    idempotent: StrictBool = False
     tags: tuple[str, ...]
     # The owner's meta pairs, registered beside the node's own keys.
     meta: dict[str, str] = Field(default_factory=dict)
     check: ModelCheckSettings
     consul: ModelConsulSettings
     discovery: ModelDiscoverySettings = ModelDiscoverySettings()
+    calls: ModelCallSettings = ModelCallSettings()
     log_level: EnumNodeLogLevel = EnumNodeLogLevel.INFO
 
     @field_validator("log_level", mode="before")

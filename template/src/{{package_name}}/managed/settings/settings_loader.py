@@ -25,6 +25,7 @@ from .consul_environment import (
     CONSUL_VARIABLES,
     consul_overrides,
 )
+from .model_call_settings import ModelCallSettings
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
 from .model_discovery_settings import ModelDiscoverySettings
@@ -74,6 +75,11 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     "ONEX_NODE_DISCOVERY_DEPENDENCIES": ("discovery", "dependencies", _comma_list),
     "ONEX_NODE_DISCOVERY_BALANCING": ("discovery", "balancing", _as_text),
     "ONEX_NODE_DISCOVERY_WATCH_WAIT": ("discovery", "watch_wait", _as_text),
+    "ONEX_NODE_CALL_TIMEOUT": ("calls", "timeout", _as_text),
+    "ONEX_NODE_CALL_CONNECT_TIMEOUT": ("calls", "connect_timeout", _as_text),
+    "ONEX_NODE_CALL_MAX_ATTEMPTS": ("calls", "max_attempts", _as_text),
+    "ONEX_NODE_CALL_EJECT_AFTER_FAILURES": ("calls", "eject_after_failures", _as_text),
+    "ONEX_NODE_CALL_EJECTION_COOL_DOWN": ("calls", "ejection_cool_down", _as_text),
     "ONEX_NODE_LOG_LEVEL": ("service", "log_level", _as_text),
 }
 # The one list of every environment variable the node reads; docs/operations.md
@@ -83,7 +89,7 @@ ENVIRONMENT_VARIABLES = (*_NODE_VARIABLES, *CONSUL_ENVIRONMENT_VARIABLES)
 _CONSUL_MIN_INTERVAL_S = 1.0
 # Contract keys of the `service` section that are not ModelNodeSettings fields.
 _SERVICE_KEY_TO_FIELD = {"name": "service_name"}
-_SECTIONS = ("service", "check", "consul", "discovery")
+_SECTIONS = ("service", "check", "consul", "discovery", "calls")
 
 
 def load_node_settings(
@@ -96,7 +102,8 @@ def load_node_settings(
     """Build validated settings; raise ConfigurationError naming the culprit.
 
     `descriptor` is the contract's `descriptor:` block; its `timeout_ms` is
-    the operation's time budget (ONEX_NODE_OPERATION_TIMEOUT_MS overrides it).
+    the operation's time budget (ONEX_NODE_OPERATION_TIMEOUT_MS overrides it)
+    and `idempotent` tells callers whether a failed attempt may be repeated.
     """
     unknown = sorted(set(config) - set(_SECTIONS))
     if unknown:
@@ -109,12 +116,16 @@ def load_node_settings(
     if descriptor and "timeout_ms" in descriptor and not overridden:
         sections["service"]["operation_timeout_ms"] = descriptor["timeout_ms"]
         sources[("service", "operation_timeout_ms")] = "contract descriptor.timeout_ms"
+    if descriptor and "idempotent" in descriptor:
+        sections["service"]["idempotent"] = descriptor["idempotent"]
+        sources[("service", "idempotent")] = "contract descriptor.idempotent"
     _raise_short_interval(sections["check"], sources)
     check = _validated(ModelCheckSettings, sections["check"], "check", sources)
     consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)
     discovery = _validated(
         ModelDiscoverySettings, sections["discovery"], "discovery", sources
     )
+    calls = _validated(ModelCallSettings, sections["calls"], "calls", sources)
     service = sections["service"]
     bind_host = str(service.pop("bind_host", "0.0.0.0"))
     advertise = str(service.pop("advertise_address", "") or "")
@@ -129,6 +140,7 @@ def load_node_settings(
         check=check,
         consul=consul,
         discovery=discovery,
+        calls=calls,
         tags=_tags(fields),
     )
     return _validated(ModelNodeSettings, fields, "service", sources)

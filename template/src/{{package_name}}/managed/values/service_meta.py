@@ -19,6 +19,8 @@ NODE_META_KEYS = (
     # Where callers and Prometheus reach the node (serving/).
     "invoke_path",
     "metrics_path",
+    # "true" or "false": whether callers may repeat a failed call elsewhere.
+    "idempotent",
 )
 # Consul's limits (agent/structs ValidateServiceMetadata), so a bad pair is a
 # start-up error instead of a 400 from the agent at registration.

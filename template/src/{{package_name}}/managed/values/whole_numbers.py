@@ -39,3 +39,7 @@ type RequestCount = Annotated[int, _whole_number("request count", 1, 100_000)]
 type Milliseconds = Annotated[
     int, _whole_number("timeout in milliseconds", 1, 86_400_000)
 ]
+# Attempts of one outgoing call: each goes to another instance.
+type AttemptCount = Annotated[int, _whole_number("attempt count", 1, 100)]
+# Consecutive failures before an instance is skipped; 0 never skips one.
+type FailureCount = Annotated[int, _whole_number("failure count", 0, 100_000)]

@@ -17,6 +17,13 @@ from urllib.parse import quote
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
+from ...discovery.discovery_arguments import (
+    CheckText,
+    FoundRecord,
+    RecordMeta,
+    RecordTags,
+    ServiceRecord,
+)
 from ...discovery.instance_cache import InstanceCache
 from ...discovery.model_instance_endpoint import ModelInstanceEndpoint
 from ...logs.log_events import log_event
@@ -40,7 +47,6 @@ from ..consul_request_failures import within_limit
 from ..consul_tls import consul_ssl_context
 
 # A service record as ProtocolServiceDiscovery defines it.
-type ServiceRecord = dict[str, Any]
 type WatchCallback = Callable[[list[ServiceRecord]], Awaitable[None]]
 
 _STATUS_RANK = {"passing": 0, "warning": 1, "critical": 2}
@@ -87,10 +93,10 @@ class HandlerConsulDiscovery:
         service_name: str,
         address: str,
         port: int,
-        tags: list[str] | None = None,
-        metadata: dict[str, str] | None = None,
-        health_check_url: str | None = None,
-        health_check_interval: str | None = None,
+        tags: RecordTags = None,
+        metadata: RecordMeta = None,
+        health_check_url: CheckText = None,
+        health_check_interval: CheckText = None,
     ) -> bool:
         """True once Consul answered 200 with nothing: its one success.
 
@@ -140,7 +146,7 @@ class HandlerConsulDiscovery:
     async def discover_services(
         self,
         service_name: str,
-        tags: list[str] | None = None,
+        tags: RecordTags = None,
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
         params = [("tag", tag) for tag in tags or []]
@@ -157,7 +163,7 @@ class HandlerConsulDiscovery:
             for entry in health_entries(answer)
         ]
 
-    async def get_service(self, service_id: str) -> ServiceRecord | None:
+    async def get_service(self, service_id: str) -> FoundRecord:
         """The instance as this node's agent knows it, None if it does not."""
         answer = await self._send(
             "service lookup",

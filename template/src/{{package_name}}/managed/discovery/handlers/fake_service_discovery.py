@@ -7,8 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...values.consul_tags import carries_tags
-
-type ServiceRecord = dict[str, Any]
+from ..discovery_arguments import (
+    CheckText,
+    FoundRecord,
+    RecordMeta,
+    RecordTags,
+    ServiceRecord,
+)
 
 
 class FakeServiceDiscovery:
@@ -38,10 +43,10 @@ class FakeServiceDiscovery:
         service_name: str,
         address: str,
         port: int,
-        tags: list[str] | None = None,
-        metadata: dict[str, str] | None = None,
-        health_check_url: str | None = None,
-        health_check_interval: str | None = None,
+        tags: RecordTags = None,
+        metadata: RecordMeta = None,
+        health_check_url: CheckText = None,
+        health_check_interval: CheckText = None,
     ) -> bool:
         await self._enter("register_service")
         self.services[service_id] = {
@@ -63,7 +68,7 @@ class FakeServiceDiscovery:
     async def discover_services(
         self,
         service_name: str,
-        tags: list[str] | None = None,
+        tags: RecordTags = None,
         healthy_only: bool = True,
     ) -> list[ServiceRecord]:
         await self._enter("discover_services")
@@ -74,7 +79,7 @@ class FakeServiceDiscovery:
             and carries_tags(service["tags"], tags or ())
         ]
 
-    async def get_service(self, service_id: str) -> ServiceRecord | None:
+    async def get_service(self, service_id: str) -> FoundRecord:
         await self._enter("get_service")
         return self.services.get(service_id)
 

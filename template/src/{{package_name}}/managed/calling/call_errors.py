@@ -1,0 +1,90 @@
+# Managed by the ONEX node template: `copier update` replaces this file.
+# Change the template, not this copy: docs/template.md says how.
+"""What a call to another node raises when it does not return a response.
+
+NoHealthyInstanceError (managed/errors.py) is raised too, before any attempt.
+Messages name the service and the instances, never a token or the payload.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallAttempt:
+    """One attempt of a call: which instance, and why it did not answer."""
+
+    service_id: str
+    address: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.service_id} ({self.address}): {self.reason}"
+
+
+class CallError(Exception):
+    """A call to `service` returned no usable response (every case below)."""
+
+    def __init__(self, message: str, service: str) -> None:
+        super().__init__(message)
+        self.service = service
+
+
+class CallFailedError(CallError):
+    """Every attempt failed (refused, reset, timed out, 5xx); `attempts` says how."""
+
+    def __init__(
+        self, service: str, attempts: tuple[CallAttempt, ...], why: str = ""
+    ) -> None:
+        tried = "; ".join(map(str, attempts)) or "no attempt was made"
+        ending = f" ({why})" if why else ""
+        super().__init__(
+            f"call to {service!r} failed after {len(attempts)} attempt(s)"
+            f"{ending}: {tried}",
+            service,
+        )
+        self.attempts = attempts
+
+
+class CallDeadlineExceededError(CallFailedError):
+    """The call's time budget ran out before an instance answered."""
+
+
+class CallRejectedError(CallError):
+    """The callee refused the request (a 4xx other than 429): sending it again
+    would be refused again. `error` is the callee's JSON error body (its
+    `{"error": {...}}`), or None when the answer was not one.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        attempt: CallAttempt,
+        status: int,
+        error: dict[str, Any] | None,
+    ) -> None:
+        code = (error or {}).get("code")
+        detail = f" {code}" if isinstance(code, str) else ""
+        super().__init__(
+            f"call to {service!r} rejected by {attempt.service_id} "
+            f"({attempt.address}): {status}{detail}",
+            service,
+        )
+        self.attempt = attempt
+        self.status = status
+        self.error = error
+
+
+class CallResponseInvalidError(CallError):
+    """The callee answered 200 with a body that is not JSON or does not match
+    the response model; `problem` says what was wrong (never the values).
+    """
+
+    def __init__(self, service: str, attempt: CallAttempt, problem: str) -> None:
+        super().__init__(
+            f"call to {service!r}: the answer of {attempt.service_id} "
+            f"({attempt.address}) is unusable: {problem}",
+            service,
+        )
+        self.attempt = attempt
+        self.problem = problem
