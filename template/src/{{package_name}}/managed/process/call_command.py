@@ -114,9 +114,7 @@ def _read(source: TextIO) -> str:
     try:
         return source.read()
     except UnicodeDecodeError as error:
-        raise CallInputError(
-            f"the JSON to send is not UTF-8 (byte {error.start})"
-        ) from None
+        raise CallInputError(f"the input is not UTF-8 (byte {error.start})") from None
 
 
 def _json_object(document: str) -> dict[str, Any]:
@@ -124,12 +122,12 @@ def _json_object(document: str) -> dict[str, Any]:
         parsed = json.loads(document)
     except json.JSONDecodeError as error:
         raise CallInputError(
-            f"the JSON to send is not JSON: {error.msg} "
+            f"the input is not JSON: {error.msg} "
             f"(line {error.lineno}, column {error.colno})"
         ) from None
     if not isinstance(parsed, dict):
         raise CallInputError(
-            f"the JSON to send must be an object, not {type(parsed).__name__}"
+            f"the input must be a JSON object, not {type(parsed).__name__}"
         )
     return parsed
 
