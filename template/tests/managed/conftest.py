@@ -25,7 +25,12 @@ from tests.managed.agent_handle import (  # fixtures, offered to every test here
 __all__ = ["consul_agent", "consul_double", "consul_double_factory"]
 
 # Tests that mostly wait on node processes (seconds each).
-_PROCESS_TESTS = ("test_node_process.py", "test_node_http.py")
+_PROCESS_TESTS = (
+    "test_node_process.py",
+    "test_node_http.py",
+    "test_node_chain.py",
+    "test_node_cli.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

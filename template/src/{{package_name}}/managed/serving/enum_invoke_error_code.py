@@ -10,6 +10,7 @@ class EnumInvokeErrorCode(StrEnum):
 
     NOT_JSON = "not_json"
     INVALID_CORRELATION_ID = "invalid_correlation_id"
+    INVALID_TIMEOUT = "invalid_timeout"
     INVALID_INPUT = "invalid_input"
     REJECTED = "rejected"
     TOO_LARGE = "too_large"
@@ -20,4 +21,5 @@ class EnumInvokeErrorCode(StrEnum):
     STOPPING = "stopping"
     OVERLOADED = "overloaded"
     TIMEOUT = "timeout"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
     INTERNAL = "internal"

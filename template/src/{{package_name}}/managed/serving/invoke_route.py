@@ -10,6 +10,8 @@ from aiohttp.typedefs import Handler
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 from pydantic import ValidationError
 
+from ..calling.call_deadline import REQUEST_DEADLINE
+from ..calling.call_errors import CallDeadlineExceededError
 from ..errors import RequestRejectedError
 from ..logs.log_events import log_event
 from ..settings.model_node_settings import ModelNodeSettings
@@ -20,6 +22,7 @@ from .health_route import NodeHealth
 from .in_flight_limit import InFlightLimit
 from .model_invalid_field import ModelInvalidField
 from .protocol_invocable_node import ProtocolInvocableNode
+from .request_budget import MIN_BUDGET_MS, budget_ms
 
 # Seconds a client should wait before asking again (starting, stopping, full).
 RETRY_AFTER_S = "1"
@@ -42,7 +45,6 @@ def invoke_route(
     in_flight: InFlightLimit,
 ) -> Handler:
     """Run one request through the node; every refusal is a JSON error body."""
-    timeout_s = settings.operation_timeout_ms / 1000
 
     async def invoke(request: web.Request) -> web.Response:
         if health.phase is not EnumNodePhase.READY:
@@ -55,10 +57,14 @@ def invoke_route(
                 headers={"Retry-After": RETRY_AFTER_S},
             )
         try:
+            # The budget counts from arrival: reading the body spends it too.
+            deadline = asyncio.get_running_loop().time() + _budget_s(
+                request, settings.operation_timeout_ms
+            )
             payload = node.input_model.model_validate(
                 await _json_object(request, settings.max_request_bytes)
             )
-            return await _run(node, payload, timeout_s)
+            return await _run(node, payload, deadline)
         except RequestRefusedError as refused:
             return refused.response
         except ValidationError as error:
@@ -82,6 +88,15 @@ def _unavailable(phase: EnumNodePhase) -> web.Response:
         "the node is starting" if starting else "the node is stopping",
         headers={"Retry-After": RETRY_AFTER_S},
     )
+
+
+def _budget_s(request: web.Request, operation_timeout_ms: int) -> float:
+    try:
+        return budget_ms(request.headers, operation_timeout_ms) / 1000
+    except ValueError as error:
+        raise RequestRefusedError(
+            error_response(400, EnumInvokeErrorCode.INVALID_TIMEOUT, str(error))
+        ) from None
 
 
 async def _json_object(request: web.Request, max_bytes: int) -> object:
@@ -167,29 +182,47 @@ def _too_large(max_bytes: int) -> RequestRefusedError:
 
 
 async def _run(
-    node: ProtocolInvocableNode, payload: object, timeout_s: float
+    node: ProtocolInvocableNode, payload: object, deadline: float
 ) -> web.Response:
-    """The node's output, or 422 (rejected), 504 (too slow) or 500 (failed)."""
+    """The node's output, or 422 (rejected), 504 (no time left, too slow) or
+    500 (failed); the handler's calls are bounded by `deadline` too."""
+    left_s = deadline - asyncio.get_running_loop().time()
+    if left_s * 1000 < MIN_BUDGET_MS:
+        return error_response(
+            504,
+            EnumInvokeErrorCode.DEADLINE_EXCEEDED,
+            f"{max(int(left_s * 1000), 0)}ms left of the time budget: "
+            f"not started (it needs at least {MIN_BUDGET_MS}ms)",
+        )
+    token = REQUEST_DEADLINE.set(deadline)
     try:
-        async with asyncio.timeout(timeout_s) as budget:
+        async with asyncio.timeout_at(deadline) as budget:
             result = await node.invoke(payload)
     except RequestRejectedError as error:
         return error_response(422, EnumInvokeErrorCode.REJECTED, str(error))
+    except CallDeadlineExceededError as error:
+        return error_response(
+            504,
+            EnumInvokeErrorCode.DEADLINE_EXCEEDED,
+            f"the time budget ran out while calling {error.service!r}",
+        )
     except TimeoutError as error:
         if not budget.expired():
             return _failed(error)
         log_event(
             EnumLogLevel.WARNING,
             "invoke.timed_out",
-            f"invoke ran past the operation timeout ({timeout_s}s) and was cancelled",
+            f"invoke ran past its time budget ({left_s:.3f}s) and was cancelled",
         )
         return error_response(
             504,
             EnumInvokeErrorCode.TIMEOUT,
-            f"the operation took longer than {timeout_s}s",
+            f"the operation took longer than its time budget ({left_s:.3f}s)",
         )
     except Exception as error:  # any other failure of the handler is a 500
         return _failed(error)
+    finally:
+        REQUEST_DEADLINE.reset(token)
     return web.Response(body=result.model_dump_json(), content_type=_MEDIA_TYPE)
 
 

@@ -8,14 +8,19 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..settings.model_node_settings import ModelNodeSettings
-from ..values.http_headers import CORRELATION_HEADER
+from ..values.http_headers import CORRELATION_HEADER, TIMEOUT_HEADER
 from .model_invoke_error_body import ModelInvokeErrorBody
 from .protocol_invocable_node import ProtocolInvocableNode
+from .request_budget import MAX_HEADER_MS, MIN_BUDGET_MS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # Every refusal POST /invoke can answer, with when.
 _ERRORS = {
-    "400": "Not JSON (or not UTF-8), or an X-Correlation-ID that is not a UUID",
+    "400": (
+        "Not JSON (or not UTF-8) (not_json), an X-Correlation-ID that is not a "
+        "UUID (invalid_correlation_id), or an X-Request-Timeout-Ms that is not "
+        "whole milliseconds (invalid_timeout)"
+    ),
     "404": "No such path",
     "405": "Another method than POST",
     "413": "The body is larger than the node accepts",
@@ -23,7 +28,11 @@ _ERRORS = {
     "422": "The body fails the input model, or the handler rejected the request",
     "500": "The handler failed",
     "503": "The node is starting, stopping or running its maximum of requests",
-    "504": "The handler ran past the operation timeout",
+    "504": (
+        "The handler ran past its time budget (timeout), or the budget was too "
+        f"small to start (under {MIN_BUDGET_MS}ms) or ran out while the handler "
+        "called another node (deadline_exceeded)"
+    ),
 }
 
 
@@ -63,7 +72,22 @@ def openapi_document(
                     "operationId": "invoke",
                     "summary": f"Run one request through {settings.node_class}",
                     "parameters": [
-                        {"name": CORRELATION_HEADER, "in": "header", **correlation}
+                        {"name": CORRELATION_HEADER, "in": "header", **correlation},
+                        {
+                            "name": TIMEOUT_HEADER,
+                            "in": "header",
+                            "description": (
+                                "The caller's remaining time budget in whole "
+                                "milliseconds: the request may take the smaller "
+                                "of it and the operation timeout, and the calls "
+                                "its handler makes get what is left"
+                            ),
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": MAX_HEADER_MS,
+                            },
+                        },
                     ],
                     "requestBody": {
                         "required": True,

@@ -1,7 +1,7 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""Whole-number settings (ports, sizes, limits), read strictly: plain ASCII
-decimal digits within the setting's bounds."""
+"""Whole numbers (settings: ports, sizes, limits; a request's time budget),
+read strictly: plain ASCII decimal digits within the value's bounds."""
 
 import re
 from typing import Annotated
@@ -13,21 +13,25 @@ from pydantic import BeforeValidator
 _DECIMAL = re.compile(r"[0-9]{1,10}")
 
 
-def _whole_number(what: str, low: int, high: int) -> BeforeValidator:
+def whole_number(value: object, what: str, low: int, high: int) -> int:
+    """`value` (an int, or a str of plain decimal digits) within [low, high].
+
+    Raises ValueError naming `what` and the rule.
+    """
     rule = f"{what} must be plain decimal digits from {low} to {high}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value):
+        number = int(value)
+    else:
+        raise ValueError(f"{value!r}: {rule}")
+    if not low <= number <= high:
+        raise ValueError(f"{value!r}: {rule}")
+    return number
 
-    def parse(value: object) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str) and _DECIMAL.fullmatch(value):
-            number = int(value)
-        else:
-            raise ValueError(f"{value!r}: {rule}")
-        if not low <= number <= high:
-            raise ValueError(f"{value!r}: {rule}")
-        return number
 
-    return BeforeValidator(parse)
+def _whole_number(what: str, low: int, high: int) -> BeforeValidator:
+    return BeforeValidator(lambda value: whole_number(value, what, low, high))
 
 
 type PortNumber = Annotated[int, _whole_number("port", 1, 65535)]
