@@ -85,6 +85,7 @@ class Instance:
     process: ManagedProcess
     service_id: str
     base_url: str
+    invoke_path: str  # from its Consul meta, as callers read it
 
     @property
     def service(self) -> str:
@@ -174,6 +175,7 @@ def _story(
         front = _start(caller, agent, log_dir, started, watching)
         _wait_passing(agent, started)
         _show_agent_services(agent)
+        _show_operation(callees[0])
         _one_call(front, callees)
         traffic = Traffic(_invoke_url(front), json.dumps(INVOICE).encode(), RATE)
         traffic.start()
@@ -219,7 +221,10 @@ def _start(
     )
     address = str(entry["Address"])
     host = f"[{address}]" if ":" in address else address
-    instance = Instance(package, process, str(entry["ID"]), f"http://{host}:{port}")
+    invoke_path = str((entry.get("Meta") or {}).get("invoke_path", "/invoke"))
+    instance = Instance(
+        package, process, str(entry["ID"]), f"http://{host}:{port}", invoke_path
+    )
     started.append(instance)
     _say(f"{instance.service_id}: pid {process.pid}, registered")
     return instance
@@ -280,8 +285,19 @@ def _show_agent_services(agent: AgentClient) -> None:
         )
 
 
+def _show_operation(instance: Instance) -> None:
+    """What a caller reads at the registered address: the operation's input."""
+    url = f"{instance.base_url}/openapi.json"
+    document = http_request(url)
+    if document is None or document.status != 200:
+        raise DemoFailed(f"GET {url} did not answer 200")
+    operation = document.json()["paths"][instance.invoke_path]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    _say(f"GET {url} -> 200: POST {instance.invoke_path} takes {schema['$ref']}")
+
+
 def _invoke_url(instance: Instance) -> str:
-    return f"{instance.base_url}/invoke"
+    return f"{instance.base_url}{instance.invoke_path}"
 
 
 def _one_call(front: Instance, callees: list[Instance]) -> None:
@@ -422,11 +438,7 @@ def _stop_all(agent: AgentClient, front: Instance, callees: list[Instance]) -> N
                 f"{instance.service_id} exited with {code}\n"
                 f"{instance.process.output_tail()}"
             )
-        wait_for(
-            lambda: instance.service_id not in agent.services(),
-            timeout=TIMEOUT,
-            what=f"{instance.service_id} deregistering itself",
-        )
+        _wait_gone(agent, {instance.service_id}, "deregistering itself")
         _say(f"{instance.service_id}: exit code 0, deregistered itself")
     victim = callees[0]
     _say(
@@ -438,13 +450,17 @@ def _stop_all(agent: AgentClient, front: Instance, callees: list[Instance]) -> N
     _say(f"PUT /v1/agent/service/deregister/{victim.service_id} -> {status}", indent=6)
     if status != 200:
         raise DemoFailed(f"deregistering {victim.service_id} answered {status}")
-    ours = {i.service_id for i in (front, *callees)}
-    wait_for(
-        lambda: not ours & set(agent.services()),
-        timeout=TIMEOUT,
-        what="every demo instance gone from the agent",
-    )
+    _wait_gone(agent, {i.service_id for i in (front, *callees)}, "gone")
     _say(f"GET /v1/agent/services -> {json.dumps(agent.services())}")
+
+
+def _wait_gone(agent: AgentClient, service_ids: set[str], what: str) -> None:
+    """Until the agent lists none of ``service_ids``."""
+    wait_for(
+        lambda: not service_ids & set(agent.services()),
+        timeout=TIMEOUT,
+        what=f"{', '.join(sorted(service_ids))} {what}",
+    )
 
 
 def _scrape(instance: Instance) -> str:
