@@ -1,19 +1,24 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""HandlerServiceCalls: POST a payload to a healthy instance of a service."""
+"""HandlerServiceCalls: POST a payload to healthy instances of a service, failing over."""
 
+import asyncio
 import json
+import uuid
 from typing import Any, overload
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
+from ...discovery.balancing import attempt_order
 from ...discovery.endpoint_resolver import EndpointResolver
 from ...discovery.model_instance_endpoint import ModelInstanceEndpoint
 from ...logs.correlation import current_correlation_id
+from ...metrics.enum_attempt_outcome import EnumAttemptOutcome
 from ...metrics.node_metrics import NodeMetrics
 from ...settings.model_call_settings import ModelCallSettings
 from ...values.http_headers import CORRELATION_HEADER, TIMEOUT_HEADER
+from ..attempt_rules import MAYBE_STARTED, error_outcome, status_outcome
 from ..call_arguments import CallPayload, CallTags, CallTimeout
 from ..call_deadline import remaining_budget
 from ..call_errors import (
@@ -32,10 +37,13 @@ _JSON = "application/json"
 class HandlerServiceCalls:
     """`call(service, payload)`: the one way template and owner code call a node.
 
-    Instances come from the node's discovery (the watch-fed cache); the
-    payload goes as JSON to the instance's `invoke_path` meta with the
-    request's correlation ID and remaining time budget. One aiohttp session
-    (opened on the first call) serves every call until `aclose()`.
+    Instances come from the node's discovery (the watch-fed cache), tried in
+    the contract's balancing order, each at most once, at most
+    `calls.max_attempts` of them, within the call's time budget; the payload
+    goes as JSON to the instance's `invoke_path` meta with the request's
+    correlation ID and what is left of the budget. Which failures move on
+    to the next instance: attempt_rules.py. One aiohttp session (opened on
+    the first call) serves every call until `aclose()`.
     """
 
     def __init__(
@@ -48,6 +56,8 @@ class HandlerServiceCalls:
         self._settings = settings
         self._metrics = metrics
         self._session: aiohttp.ClientSession | None = None
+        # Per service: the round-robin turn of the next call's first attempt.
+        self._turns: dict[str, int] = {}
 
     @overload
     async def call[ResponseT: BaseModel](
@@ -84,28 +94,48 @@ class HandlerServiceCalls:
         budget = _budget(timeout or self._settings.timeout)
         if budget <= 0:
             raise CallDeadlineExceededError(service, (), "no time left")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
         body = _encoded(payload)
-        endpoints = await self._resolver.resolve_endpoints(service, tags=tags)
-        endpoint = endpoints[0]
-        try:
-            status, answer = await self._post(endpoint, body, budget)
-        except TimeoutError:
+        found = await self._resolver.resolve_endpoints(service, tags=tags)
+        turn = self._turns.get(service, 0)
+        self._turns[service] = turn + 1
+        order = attempt_order(found, self._resolver.balancing, turn)
+        # One ID for every attempt: the callee's logs and the caller's error agree.
+        correlation_id = current_correlation_id() or uuid.uuid4()
+        headers = {"Content-Type": _JSON, CORRELATION_HEADER: str(correlation_id)}
+        attempts: list[CallAttempt] = []
+        for endpoint in order[: self._settings.max_attempts]:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            try:
+                status, answer = await self._post(endpoint, body, headers, left)
+            except (TimeoutError, aiohttp.ClientError) as error:
+                outcome, reason = error_outcome(error)
+            else:
+                outcome, reason = status_outcome(status), f"answered {status}"
+                if outcome is EnumAttemptOutcome.ANSWERED:
+                    return _decoded(
+                        service, _attempt(endpoint, reason), answer, response_model
+                    )
+                if outcome is EnumAttemptOutcome.REJECTED:
+                    raise CallRejectedError(
+                        service, _attempt(endpoint, reason), status, _error_body(answer)
+                    )
+            if outcome is EnumAttemptOutcome.TIMED_OUT:
+                attempts.append(_attempt(endpoint, reason))
+                break
+            if outcome in MAYBE_STARTED and not _idempotent(endpoint):
+                reason = f"{reason}; not retried: {service} is not idempotent"
+                attempts.append(_attempt(endpoint, reason))
+                raise CallFailedError(service, tuple(attempts))
+            attempts.append(_attempt(endpoint, reason))
+        if deadline - loop.time() <= 0:
             raise CallDeadlineExceededError(
-                service, (_attempt(endpoint, "timed out"),), "the time budget ran out"
-            ) from None
-        except aiohttp.ClientError as error:
-            raise CallFailedError(
-                service, (_attempt(endpoint, _transport_reason(error)),)
-            ) from None
-        if status == 200:
-            return _decoded(
-                service, _attempt(endpoint, "answered"), answer, response_model
+                service, tuple(attempts), "the time budget ran out"
             )
-        if 400 <= status < 500 and status != 429:
-            raise CallRejectedError(
-                service, _attempt(endpoint, str(status)), status, _error_body(answer)
-            )
-        raise CallFailedError(service, (_attempt(endpoint, f"answered {status}"),))
+        raise CallFailedError(service, tuple(attempts))
 
     async def aclose(self) -> None:
         """Close the connections; the node calls it after its last request."""
@@ -114,24 +144,24 @@ class HandlerServiceCalls:
             await session.close()
 
     async def _post(
-        self, endpoint: ModelInstanceEndpoint, body: bytes, budget: float
+        self,
+        endpoint: ModelInstanceEndpoint,
+        body: bytes,
+        headers: dict[str, str],
+        left: float,
     ) -> tuple[int, bytes]:
-        headers = {
-            "Content-Type": _JSON,
-            TIMEOUT_HEADER: str(max(int(budget * 1000), 1)),
-        }
-        correlation_id = current_correlation_id()
-        if correlation_id is not None:
-            headers[CORRELATION_HEADER] = str(correlation_id)
+        """One attempt, bounded by what is left of the call's budget."""
         path = endpoint.metadata.get("invoke_path") or _DEFAULT_INVOKE_PATH
         timeout = aiohttp.ClientTimeout(
-            total=budget, sock_connect=self._settings.connect_timeout
+            total=left, sock_connect=min(self._settings.connect_timeout, left)
         )
+        sent = {**headers, TIMEOUT_HEADER: str(max(int(left * 1000), 1))}
         async with self._opened().post(
             f"http://{endpoint.host_port}{path}",
             data=body,
-            headers=headers,
+            headers=sent,
             timeout=timeout,
+            allow_redirects=False,
         ) as response:
             return response.status, await response.read()
 
@@ -157,10 +187,9 @@ def _attempt(endpoint: ModelInstanceEndpoint, reason: str) -> CallAttempt:
     return CallAttempt(endpoint.service_id, endpoint.host_port, reason)
 
 
-def _transport_reason(error: aiohttp.ClientError) -> str:
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return f"connection failed: {error.strerror or type(error).__name__}"
-    return type(error).__name__
+def _idempotent(endpoint: ModelInstanceEndpoint) -> bool:
+    """The callee's contract (its `idempotent` meta) allows running it twice."""
+    return endpoint.metadata.get("idempotent") == "true"
 
 
 def _decoded(
