@@ -2,12 +2,15 @@
 # Change the template, not this copy: docs/template.md says how.
 """What a call to another node raises when it does not return a response.
 
-NoHealthyInstanceError (managed/errors.py) is raised too, before any attempt.
+NoHealthyInstanceError (managed/errors.py) is raised too, before any attempt,
+and InstancesEjectedError, its kind for instances that are all ejected.
 Messages name the service and the instances, never a token or the payload.
 """
 
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import NoHealthyInstanceError
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,21 @@ class CallResponseInvalidError(CallError):
         )
         self.attempt = attempt
         self.problem = problem
+
+
+class InstancesEjectedError(NoHealthyInstanceError):
+    """Every healthy instance (with the tags) is ejected after consecutive
+    failures (outlier_ejection.py): the call fails at once instead of waiting.
+    """
+
+    def __init__(
+        self, service: str, tags: tuple[str, ...], ejected: int, back_in: float
+    ) -> None:
+        super().__init__(
+            service,
+            tags,
+            f"all {ejected} instance(s) are ejected after consecutive failures;"
+            f" the first is tried again in {back_in:.1f}s",
+        )
+        self.ejected = ejected
+        self.back_in = back_in
