@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
+from scripts.bench_calls import calls_benchmark
 from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_http import http_benchmark
 from scripts.consul_agents import node_env
@@ -159,6 +160,7 @@ async def benchmark(
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
+    lines.extend(await calls_benchmark(package, runs, workdir / "calls"))
     return lines
 
 
