@@ -4,11 +4,14 @@
 
 NoHealthyInstanceError (managed/errors.py) is raised too, before any attempt,
 and InstancesEjectedError, its kind for instances that are all ejected.
-Messages name the service and the instances, never a token or the payload.
+Messages name the service and the instances, never a token or the payload,
+and end with the call's correlation ID (the X-Correlation-ID every attempt
+sent), so the callee's log lines of the call are found from the caller's error.
 """
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from ..errors import NoHealthyInstanceError
 
@@ -28,16 +31,22 @@ class CallAttempt:
 class CallError(Exception):
     """A call to `service` returned no usable response (every case below)."""
 
-    def __init__(self, message: str, service: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, service: str, correlation_id: UUID) -> None:
+        super().__init__(f"{message} [correlation ID {correlation_id}]")
         self.service = service
+        self.correlation_id = correlation_id
 
 
 class CallFailedError(CallError):
     """Every attempt failed (refused, reset, timed out, 5xx); `attempts` says how."""
 
     def __init__(
-        self, service: str, attempts: tuple[CallAttempt, ...], why: str = ""
+        self,
+        service: str,
+        attempts: tuple[CallAttempt, ...],
+        why: str = "",
+        *,
+        correlation_id: UUID,
     ) -> None:
         tried = "; ".join(map(str, attempts)) or "no attempt was made"
         ending = f" ({why})" if why else ""
@@ -45,6 +54,7 @@ class CallFailedError(CallError):
             f"call to {service!r} failed after {len(attempts)} attempt(s)"
             f"{ending}: {tried}",
             service,
+            correlation_id,
         )
         self.attempts = attempts
 
@@ -65,6 +75,8 @@ class CallRejectedError(CallError):
         attempt: CallAttempt,
         status: int,
         error: dict[str, Any] | None,
+        *,
+        correlation_id: UUID,
     ) -> None:
         code = (error or {}).get("code")
         detail = f" {code}" if isinstance(code, str) else ""
@@ -72,6 +84,7 @@ class CallRejectedError(CallError):
             f"call to {service!r} rejected by {attempt.service_id} "
             f"({attempt.address}): {status}{detail}",
             service,
+            correlation_id,
         )
         self.attempt = attempt
         self.status = status
@@ -83,11 +96,19 @@ class CallResponseInvalidError(CallError):
     the response model; `problem` says what was wrong (never the values).
     """
 
-    def __init__(self, service: str, attempt: CallAttempt, problem: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        attempt: CallAttempt,
+        problem: str,
+        *,
+        correlation_id: UUID,
+    ) -> None:
         super().__init__(
             f"call to {service!r}: the answer of {attempt.service_id} "
             f"({attempt.address}) is unusable: {problem}",
             service,
+            correlation_id,
         )
         self.attempt = attempt
         self.problem = problem

@@ -17,7 +17,7 @@ from ...discovery.instance_cache import Clock
 from ...discovery.model_instance_endpoint import ModelInstanceEndpoint
 from ...errors import NoHealthyInstanceError
 from ...logs.correlation import current_correlation_id
-from ...metrics.call_metrics import CalleeSeries, CallMetrics
+from ...metrics.call_metrics import CallMetrics
 from ...metrics.enum_attempt_outcome import EnumAttemptOutcome
 from ...metrics.enum_call_outcome import EnumCallOutcome
 from ...metrics.node_metrics import NodeMetrics
@@ -110,17 +110,21 @@ class HandlerServiceCalls:
         timeout: CallTimeout = None,
     ) -> Any:
         """What ModelNodeContext.call answers (its docstring)."""
-        budget = _budget(timeout or self._settings.timeout)
+        budget = _budget(self._settings.timeout if timeout is None else timeout)
         body = _encoded(payload)
         series = self._metrics.of(service)
+        # One ID for every attempt: the callee's logs and the caller's error agree.
+        correlation_id = current_correlation_id() or uuid.uuid4()
         started = time.perf_counter()
         try:
             if budget <= 0:
-                raise CallDeadlineExceededError(service, (), "no time left")
+                raise CallDeadlineExceededError(
+                    service, (), "no time left", correlation_id=correlation_id
+                )
             attempt, answer = await self._failed_over(
-                service, body, tuple(tags or ()), budget, series
+                service, body, tuple(tags or ()), budget, correlation_id
             )
-            decoded = _decoded(service, attempt, answer, response_model)
+            decoded = _decoded(service, attempt, answer, response_model, correlation_id)
         except Exception as error:
             series.calls[_call_outcome(error)].inc()
             raise
@@ -141,17 +145,16 @@ class HandlerServiceCalls:
         body: bytes,
         tags: tuple[str, ...],
         budget: float,
-        series: CalleeSeries,
+        correlation_id: uuid.UUID,
     ) -> tuple[CallAttempt, bytes]:
         """The first answer of an instance, trying them in turn; raises the
         call's error when there is none to return."""
+        series = self._metrics.of(service)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
         found = await self._resolver.resolve_endpoints(service, tags=tags)
         self._ejection.forget_missing(service, tags, found)
         order = attempt_order(found, self._resolver.balancing, self._turn(service))
-        # One ID for every attempt: the callee's logs and the caller's error agree.
-        correlation_id = current_correlation_id() or uuid.uuid4()
         headers = {"Content-Type": _JSON, CORRELATION_HEADER: str(correlation_id)}
         attempts: list[CallAttempt] = []
         timed_out = False
@@ -171,22 +174,33 @@ class HandlerServiceCalls:
             if outcome is EnumAttemptOutcome.ANSWERED:
                 return attempt, answer
             if outcome is EnumAttemptOutcome.REJECTED:
-                raise CallRejectedError(service, attempt, status, _error_body(answer))
+                raise CallRejectedError(
+                    service,
+                    attempt,
+                    status,
+                    _error_body(answer),
+                    correlation_id=correlation_id,
+                )
             if outcome in MAYBE_STARTED and not _idempotent(endpoint):
                 reason = f"{reason}; not retried: {service} is not idempotent"
                 attempts.append(_attempt(endpoint, reason))
-                raise CallFailedError(service, tuple(attempts))
+                raise CallFailedError(
+                    service, tuple(attempts), correlation_id=correlation_id
+                )
             attempts.append(attempt)
             timed_out = outcome is EnumAttemptOutcome.TIMED_OUT
         if timed_out or deadline - loop.time() <= 0:
             raise CallDeadlineExceededError(
-                service, tuple(attempts), "the time budget ran out"
+                service,
+                tuple(attempts),
+                "the time budget ran out",
+                correlation_id=correlation_id,
             )
         if not attempts:
             raise InstancesEjectedError(
                 service, tags, len(found), self._ejection.back_in(service)
             )
-        raise CallFailedError(service, tuple(attempts))
+        raise CallFailedError(service, tuple(attempts), correlation_id=correlation_id)
 
     async def _attempt(
         self,
@@ -278,6 +292,7 @@ def _decoded(
     attempt: CallAttempt,
     answer: bytes,
     response_model: type[BaseModel] | None,
+    correlation_id: uuid.UUID,
 ) -> Any:
     try:
         if response_model is not None:
@@ -291,9 +306,13 @@ def _decoded(
             f"does not match {response_model.__name__ if response_model else 'JSON'}"
             f" (fields: {', '.join(fields) or 'the body'})"
         )
-        raise CallResponseInvalidError(service, attempt, problem) from None
+        raise CallResponseInvalidError(
+            service, attempt, problem, correlation_id=correlation_id
+        ) from None
     except ValueError:
-        raise CallResponseInvalidError(service, attempt, "not JSON") from None
+        raise CallResponseInvalidError(
+            service, attempt, "not JSON", correlation_id=correlation_id
+        ) from None
 
 
 def _error_body(answer: bytes) -> dict[str, Any] | None:
