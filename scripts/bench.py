@@ -9,7 +9,8 @@ The discovery figures (lookup time, staleness, Consul requests) come from
 ``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
 the memory of a watch on a 20,000-instance service from
 ``scripts/measure_watch_memory.py``; POST invoke's latency, throughput and
-memory beside a bare aiohttp route from ``scripts/bench_http.py``; calls
+memory beside a bare aiohttp route from ``scripts/bench_http.py``; a call
+through discovery beside a direct POST from ``scripts/bench_calls.py``; calls
 failing and the first call's added latency while one of two instances is
 SIGKILLed from ``scripts/bench_failover.py``.
 
@@ -32,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
+from scripts.bench_calls import calls_benchmark
 from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
@@ -163,6 +165,7 @@ async def benchmark(
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
+    lines.extend(await calls_benchmark(package, runs, workdir / "calls"))
     lines.extend(await failover_benchmark(failover_runs, workdir / "failover"))
     return lines
 
