@@ -338,6 +338,11 @@ def _correlation(record: dict[str, Any]) -> object:
     return context.get("correlation_id") if isinstance(context, dict) else None
 
 
+def _event(record: dict[str, Any]) -> str:
+    context = record.get("context")
+    return str(context.get("event", "")) if isinstance(context, dict) else ""
+
+
 def _show_spread(callees: list[Instance]) -> None:
     _step(f"6. Calls at {RATE:.0f}/s through the caller, spread over both instances")
     baseline = {i.service_id: i.invoke_total() for i in callees}
@@ -416,12 +421,20 @@ def _show_no_failed_call(
     series = [
         line
         for line in _scrape(front).splitlines()
-        if line.startswith("onex_call") and "_bucket" not in line
+        if line.startswith("onex_call")
+        and "_bucket" not in line
+        and float(line.rpartition(" ")[2]) != 0
     ]
-    if series:
-        _say("the caller's outgoing-call series (its GET /metrics):")
-        for line in series:
-            _say(line, indent=6)
+    _say("the caller's outgoing-call series, those not 0 (its GET /metrics):")
+    for line in series:
+        _say(line, indent=6)
+    records = json_lines(front.process.stderr())
+    calls = [record for record in records if _event(record).startswith("call.")]
+    if calls:
+        _say("the caller's call.* log lines (outlier ejection):")
+    for record in calls:
+        line = f"{record.get('level', '')} {_event(record)}: {record.get('message')}"
+        _say(textwrap.shorten(line, width=110, placeholder=" ..."), indent=6)
     if failed:
         shown = "; ".join(
             f"{o.status or 'no answer'} {o.body[:160]!r}" for o in failed[:3]
