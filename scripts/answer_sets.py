@@ -59,10 +59,17 @@ ANSWER_SETS: dict[str, Mapping[str, object]] = {
     "longest-name-ttl": LONGEST_NAME_TTL,
 }
 
-# What `make demo` renders.
-DEMO: Mapping[str, object] = {
-    "service_name": "inventory-demo",
-    "node_type": "effect",
+# What `make demo` renders: a compute node other nodes call (two instances run)
+# and an orchestrator whose handler, written by the demo, calls it.
+DEMO_CALLEE: Mapping[str, object] = {
+    "service_name": "stats-demo",
+    "node_type": "compute",
+    "domain": "demo",
+    "extra_tags": '["demo"]',
+}
+DEMO_CALLER: Mapping[str, object] = {
+    "service_name": "invoice-demo",
+    "node_type": "orchestrator",
     "domain": "demo",
     "extra_tags": '["demo"]',
 }

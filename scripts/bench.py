@@ -9,10 +9,13 @@ The discovery figures (lookup time, staleness, Consul requests) come from
 ``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
 the memory of a watch on a 20,000-instance service from
 ``scripts/measure_watch_memory.py``; POST invoke's latency, throughput and
-memory beside a bare aiohttp route from ``scripts/bench_http.py``.
+memory beside a bare aiohttp route from ``scripts/bench_http.py``; a call
+through discovery beside a direct POST from ``scripts/bench_calls.py``; calls
+failing and the first call's added latency while one of two instances is
+SIGKILLed from ``scripts/bench_failover.py``.
 
 Run with ``make bench`` (or ``.venv/bin/python -m scripts.bench [--runs N]
-[--http-runs N]``).
+[--http-runs N] [--failover-runs N]``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from types import ModuleType
 from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
+from scripts.bench_calls import calls_benchmark
 from scripts.bench_discovery import discovery_benchmark
+from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
 from scripts.consul_agents import node_env
 from scripts.measure_watch_memory import watch_memory_figures
@@ -142,8 +147,9 @@ def report(samples: Mapping[str, list[float]]) -> list[str]:
 
 
 async def benchmark(
-    package: RenderedPackage, runs: int, http_runs: int, workdir: Path
+    package: RenderedPackage, runs: int, workdir: Path, extra_runs: tuple[int, int]
 ) -> list[str]:
+    http_runs, failover_runs = extra_runs
     double_module = load_double_module(package)
     samples: dict[str, list[float]] = {}
     for mode in ("http", "ttl"):
@@ -159,6 +165,8 @@ async def benchmark(
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
+    lines.extend(await calls_benchmark(package, runs, workdir / "calls"))
+    lines.extend(await failover_benchmark(failover_runs, workdir / "failover"))
     return lines
 
 
@@ -167,6 +175,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     # Each HTTP run sends 10,000 requests to fresh processes (about 10 s).
     parser.add_argument("--http-runs", type=int, default=3)
+    # Each failover run starts fresh processes and calls for 10 s after the kill.
+    parser.add_argument("--failover-runs", type=int, default=3)
     parser.add_argument("--node-type", choices=NODE_TYPES, default="effect")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="onex-bench-") as workdir:
@@ -174,7 +184,12 @@ def main() -> None:
             Path(workdir),
             {"service_name": "bench-node", "node_type": args.node_type},
         )
-        lines = benchmark(package, args.runs, args.http_runs, Path(workdir))
+        lines = benchmark(
+            package,
+            args.runs,
+            Path(workdir),
+            (args.http_runs, args.failover_runs),
+        )
         for line in asyncio.run(lines):
             print(line, flush=True)
 

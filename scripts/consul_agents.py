@@ -42,8 +42,16 @@ class AgentClient:
         return f"{self.scheme}://{self.address}"
 
     def get(self, path: str) -> HttpResponse | None:
-        headers = {"X-Consul-Token": self.token} if self.token else {}
-        return http_request(self.base_url + path, headers=headers)
+        return http_request(self.base_url + path, headers=self._headers())
+
+    def put(self, path: str) -> HttpResponse | None:
+        """A write with no body (deregister, check updates...)."""
+        return http_request(
+            self.base_url + path, method="PUT", headers=self._headers(), data=b""
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Consul-Token": self.token} if self.token else {}
 
     def get_json(self, path: str) -> Any:
         """Decoded JSON of a 200 answer; None when down or not 200."""
@@ -69,6 +77,12 @@ class AgentClient:
 
     def checks_of(self, service_id: str) -> list[dict[str, Any]]:
         return [c for c in self.checks().values() if c.get("ServiceID") == service_id]
+
+    def deregister(self, service_id: str) -> int | None:
+        """PUT /v1/agent/service/deregister/<id>: the status, None if down."""
+        quoted = urllib.parse.quote(service_id, safe="")
+        response = self.put(f"/v1/agent/service/deregister/{quoted}")
+        return None if response is None else response.status
 
 
 def parse_consul_address(value: str) -> tuple[str, str]:

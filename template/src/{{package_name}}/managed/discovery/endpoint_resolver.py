@@ -57,6 +57,11 @@ class EndpointResolver:
         self._balancing = settings.discovery.balancing
         self._first_answer_timeout = settings.consul.request_timeout
 
+    @property
+    def balancing(self) -> EnumBalancing:
+        """The contract's `discovery.balancing` (calls try instances in its order)."""
+        return self._balancing
+
     def watch(self, services: Iterable[str]) -> None:
         """Start watching `services` now (the cache's watches never block)."""
         if self._cache is not None:
