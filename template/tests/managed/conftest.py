@@ -30,6 +30,7 @@ _PROCESS_TESTS = (
     "test_node_http.py",
     "test_node_chain.py",
     "test_node_cli.py",
+    "test_service_calls_process.py",
 )
 
 

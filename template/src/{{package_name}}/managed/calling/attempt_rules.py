@@ -7,9 +7,13 @@ what the callee did not start goes elsewhere; what it may have started goes
 elsewhere only when its contract says the operation is idempotent.
 """
 
+import json
+from typing import Any
+
 import aiohttp
 
 from ..metrics.enum_attempt_outcome import EnumAttemptOutcome
+from ..values.http_headers import DEADLINE_EXCEEDED_CODE
 
 # The callee did not start the work: always worth another instance.
 NOT_STARTED = frozenset(
@@ -33,14 +37,18 @@ INSTANCE_FAILURES = frozenset(
 )
 
 
-def status_outcome(status: int) -> EnumAttemptOutcome:
-    """What an answer's status means for the call."""
+def status_outcome(status: int, answer: bytes) -> EnumAttemptOutcome:
+    """What an answer's status (and error code) means for the call."""
     if 200 <= status < 300:
         return EnumAttemptOutcome.ANSWERED
     if status == 429:
         return EnumAttemptOutcome.THROTTLED
     if status == 503:
         return EnumAttemptOutcome.UNAVAILABLE
+    if status == 504 and (error_body(answer) or {}).get("code") == (
+        DEADLINE_EXCEEDED_CODE
+    ):
+        return EnumAttemptOutcome.DEADLINE_EXCEEDED
     if 400 <= status < 500:
         return EnumAttemptOutcome.REJECTED
     return EnumAttemptOutcome.FAILED_AFTER_SEND
@@ -63,3 +71,13 @@ def error_outcome(error: Exception) -> tuple[EnumAttemptOutcome, str]:
         EnumAttemptOutcome.FAILED_AFTER_SEND,
         f"connection lost after the request was sent ({type(error).__name__})",
     )
+
+
+def error_body(answer: bytes) -> dict[str, Any] | None:
+    """The callee's `{"error": {...}}` as a dict; None for anything else."""
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, dict) else None

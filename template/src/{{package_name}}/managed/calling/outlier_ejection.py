@@ -26,7 +26,13 @@ from ..values.consul_tags import carries_tags
 from .attempt_rules import INSTANCE_FAILURES
 
 # Outcomes that say the instance is alive: its failure count starts again.
-_ALIVE = frozenset({EnumAttemptOutcome.ANSWERED, EnumAttemptOutcome.REJECTED})
+_ALIVE = frozenset(
+    {
+        EnumAttemptOutcome.ANSWERED,
+        EnumAttemptOutcome.REJECTED,
+        EnumAttemptOutcome.DEADLINE_EXCEEDED,
+    }
+)
 
 
 @dataclass

@@ -39,7 +39,8 @@ class ModelNodeContext:
     Discovery and settings are there once the node is initialized (the node
     shell builds its handler earlier, with the node). Later template versions
     add members; every argument is keyword-only, so handlers keep working.
-    Unit tests build one with `ModelNodeContext.in_memory(...)`.
+    Unit tests build one with `ModelNodeContext.in_memory(...)` and
+    `await context.aclose()` it when done.
     """
 
     def __init__(self, *, log: NodeLogger) -> None:
@@ -165,6 +166,12 @@ class ModelNodeContext:
             tags=tags,
             timeout=timeout,
         )
+
+    async def aclose(self) -> None:
+        """Close the connections of `call` (tests of an in_memory() context;
+        a node's own are closed by the runtime once its requests drained)."""
+        if self._calls is not None:
+            await self._calls.aclose()
 
     def _discovery(self) -> EndpointResolver:
         if self._resolver is None:

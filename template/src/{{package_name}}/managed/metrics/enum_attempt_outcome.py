@@ -22,3 +22,6 @@ class EnumAttemptOutcome(StrEnum):
     FAILED_AFTER_SEND = "failed_after_send"
     # The call's time budget ran out while waiting for the answer.
     TIMED_OUT = "timed_out"
+    # 504 deadline_exceeded: the budget the attempt carried ran out in the
+    # callee (alive and answering; the caller has no time left for another).
+    DEADLINE_EXCEEDED = "deadline_exceeded"

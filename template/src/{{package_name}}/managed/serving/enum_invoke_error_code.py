@@ -4,6 +4,8 @@
 
 from enum import StrEnum
 
+from ..values.http_headers import DEADLINE_EXCEEDED_CODE
+
 
 class EnumInvokeErrorCode(StrEnum):
     """Stable: clients branch on these, not on messages."""
@@ -21,5 +23,5 @@ class EnumInvokeErrorCode(StrEnum):
     STOPPING = "stopping"
     OVERLOADED = "overloaded"
     TIMEOUT = "timeout"
-    DEADLINE_EXCEEDED = "deadline_exceeded"
+    DEADLINE_EXCEEDED = DEADLINE_EXCEEDED_CODE  # what callers look for
     INTERNAL = "internal"

@@ -15,6 +15,7 @@ from ..calling.call_errors import CallDeadlineExceededError
 from ..errors import RequestRejectedError
 from ..logs.log_events import log_event
 from ..settings.model_node_settings import ModelNodeSettings
+from ..values.http_headers import MIN_BUDGET_MS
 from .enum_invoke_error_code import EnumInvokeErrorCode
 from .enum_node_phase import EnumNodePhase
 from .error_response import error_response
@@ -22,7 +23,7 @@ from .health_route import NodeHealth
 from .in_flight_limit import InFlightLimit
 from .model_invalid_field import ModelInvalidField
 from .protocol_invocable_node import ProtocolInvocableNode
-from .request_budget import MIN_BUDGET_MS, budget_ms
+from .request_budget import budget_ms
 
 # Seconds a client should wait before asking again (starting, stopping, full).
 RETRY_AFTER_S = "1"

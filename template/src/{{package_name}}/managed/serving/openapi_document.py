@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..settings.model_node_settings import ModelNodeSettings
-from ..values.http_headers import CORRELATION_HEADER, TIMEOUT_HEADER
+from ..values.http_headers import CORRELATION_HEADER, MIN_BUDGET_MS, TIMEOUT_HEADER
 from .model_invoke_error_body import ModelInvokeErrorBody
 from .protocol_invocable_node import ProtocolInvocableNode
-from .request_budget import MAX_HEADER_MS, MIN_BUDGET_MS
+from .request_budget import MAX_HEADER_MS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # Every refusal POST /invoke can answer, with when.

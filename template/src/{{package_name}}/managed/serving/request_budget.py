@@ -7,11 +7,6 @@ from collections.abc import Mapping
 from ..values.http_headers import TIMEOUT_HEADER
 from ..values.whole_numbers import whole_number
 
-# A budget this small (in ms) is answered 504 without running the handler: a
-# whole POST /invoke of the effect sample on loopback takes 0.8 ms (median)
-# but 8.8 ms at the 99th percentile on a busy two-core machine, so below this
-# the answer would likely reach the caller after it gave up.
-MIN_BUDGET_MS = 10
 # The largest header accepted: a day, as the operation timeout's own bound.
 MAX_HEADER_MS = 86_400_000
 

@@ -22,8 +22,17 @@ from ...metrics.enum_attempt_outcome import EnumAttemptOutcome
 from ...metrics.enum_call_outcome import EnumCallOutcome
 from ...metrics.node_metrics import NodeMetrics
 from ...settings.model_call_settings import ModelCallSettings
-from ...values.http_headers import CORRELATION_HEADER, TIMEOUT_HEADER
-from ..attempt_rules import MAYBE_STARTED, error_outcome, status_outcome
+from ...values.http_headers import (
+    CORRELATION_HEADER,
+    MIN_BUDGET_MS,
+    TIMEOUT_HEADER,
+)
+from ..attempt_rules import (
+    MAYBE_STARTED,
+    error_body,
+    error_outcome,
+    status_outcome,
+)
 from ..call_arguments import CallPayload, CallTags, CallTimeout
 from ..call_deadline import remaining_budget
 from ..call_errors import (
@@ -117,7 +126,7 @@ class HandlerServiceCalls:
         correlation_id = current_correlation_id() or uuid.uuid4()
         started = time.perf_counter()
         try:
-            if budget <= 0:
+            if budget * 1000 < MIN_BUDGET_MS:  # the callee would not start
                 raise CallDeadlineExceededError(
                     service, (), "no time left", correlation_id=correlation_id
                 )
@@ -160,7 +169,8 @@ class HandlerServiceCalls:
         timed_out = False
         for endpoint in order:
             left = deadline - loop.time()
-            if len(attempts) == self._settings.max_attempts or timed_out or left <= 0:
+            too_late = left * 1000 < MIN_BUDGET_MS
+            if len(attempts) == self._settings.max_attempts or timed_out or too_late:
                 break
             if not self._ejection.admits(endpoint):
                 continue
@@ -173,12 +183,18 @@ class HandlerServiceCalls:
             attempt = _attempt(endpoint, reason)
             if outcome is EnumAttemptOutcome.ANSWERED:
                 return attempt, answer
+            if outcome is EnumAttemptOutcome.DEADLINE_EXCEEDED:
+                # The budget this attempt carried ran out in the callee: what
+                # is left here is less still, so no instance could finish.
+                attempts.append(attempt)
+                timed_out = True
+                break
             if outcome is EnumAttemptOutcome.REJECTED:
                 raise CallRejectedError(
                     service,
                     attempt,
                     status,
-                    _error_body(answer),
+                    error_body(answer),
                     correlation_id=correlation_id,
                 )
             if outcome in MAYBE_STARTED and not _idempotent(endpoint):
@@ -189,7 +205,7 @@ class HandlerServiceCalls:
                 )
             attempts.append(attempt)
             timed_out = outcome is EnumAttemptOutcome.TIMED_OUT
-        if timed_out or deadline - loop.time() <= 0:
+        if timed_out or (deadline - loop.time()) * 1000 < MIN_BUDGET_MS:
             raise CallDeadlineExceededError(
                 service,
                 tuple(attempts),
@@ -220,7 +236,7 @@ class HandlerServiceCalls:
             self._ejection.release(endpoint)  # cancelled: nothing learnt
             raise
         else:
-            outcome, reason = status_outcome(status), f"answered {status}"
+            outcome, reason = status_outcome(status, answer), f"answered {status}"
         self._ejection.record(endpoint, outcome)
         return outcome, reason, status, answer
 
@@ -313,13 +329,3 @@ def _decoded(
         raise CallResponseInvalidError(
             service, attempt, "not JSON", correlation_id=correlation_id
         ) from None
-
-
-def _error_body(answer: bytes) -> dict[str, Any] | None:
-    """The callee's `{"error": {...}}` as a dict; None for anything else."""
-    try:
-        document = json.loads(answer)
-    except ValueError:
-        return None
-    error = document.get("error") if isinstance(document, dict) else None
-    return error if isinstance(error, dict) else None
