@@ -21,9 +21,9 @@ from ..settings.consul_secrets import consul_secrets
 from ..settings.node_contract import settings_for
 from .node_runtime import NodeRuntime
 from .stop_signals import (
-    STOP_SIGNALS,
     StopSignalReceivedError,
     ignore_stop_signals,
+    on_stop_signals,
     stop_signal_received,
 )
 
@@ -69,8 +69,7 @@ async def _serve(runtime: NodeRuntime) -> int:
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     # A repeated signal sets the event again: no effect on a teardown under way.
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop_requested.set)
+    on_stop_signals(lambda: loop.call_soon_threadsafe(stop_requested.set))
     try:
         if (early := stop_signal_received()) is not None:
             # Its StopSignalReceivedError was swallowed on the way here:
@@ -78,11 +77,7 @@ async def _serve(runtime: NodeRuntime) -> int:
             raise StopSignalReceivedError(early)
         return await _serve_until_stopped(runtime, stop_requested)
     finally:
-        # Torn down: until the process exits (asyncio.run still closes the
-        # loop, which would restore the default, fatal handlers), a signal
-        # changes nothing.
-        for signum in STOP_SIGNALS:
-            loop.remove_signal_handler(signum)
+        # Torn down: until the process exits, a signal changes nothing.
         ignore_stop_signals()
 
 

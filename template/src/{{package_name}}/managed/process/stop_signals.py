@@ -8,6 +8,7 @@ during the imports (which take a second or more) is already the node's.
 
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 
 # SIGHUP too: the node has nothing to reload, and a closed terminal or a
@@ -59,6 +60,22 @@ def unwind_on_stop_signals() -> None:
 def stop_signal_received() -> int | None:
     """The first stop signal received during start-up, if any."""
     return _received[0] if _received else None
+
+
+def on_stop_signals(stop: Callable[[], object]) -> None:
+    """While the node serves, a stop signal calls `stop` (which must not raise).
+
+    A handler of the signal module, not the event loop's: removing the loop's
+    puts the fatal default back until the next line ignores the signals, and
+    a second SIGTERM landing in that gap (a supervisor insisting) would kill
+    the node mid-teardown; this one is simply replaced by ignore_stop_signals.
+    """
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        stop()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handle)
 
 
 def ignore_stop_signals() -> None:
