@@ -15,15 +15,9 @@ import aiohttp
 from ..metrics.enum_attempt_outcome import EnumAttemptOutcome
 from ..values.http_headers import DEADLINE_EXCEEDED_CODE
 
-# The callee did not start the work: always worth another instance.
-NOT_STARTED = frozenset(
-    {
-        EnumAttemptOutcome.CONNECT_FAILED,
-        EnumAttemptOutcome.UNAVAILABLE,
-        EnumAttemptOutcome.THROTTLED,
-    }
-)
 # The work may have run: another instance only for an idempotent callee.
+# (What the callee did not start, a connect failure, 503 or 429, always goes
+# to another instance.)
 MAYBE_STARTED = frozenset({EnumAttemptOutcome.FAILED_AFTER_SEND})
 # What makes an instance an outlier: never its 4xx (the caller's request) nor
 # a 429 (the instance is alive and said so).
@@ -33,6 +27,14 @@ INSTANCE_FAILURES = frozenset(
         EnumAttemptOutcome.UNAVAILABLE,
         EnumAttemptOutcome.FAILED_AFTER_SEND,
         EnumAttemptOutcome.TIMED_OUT,
+    }
+)
+# What says the instance is alive: its count of failures starts again.
+INSTANCE_ALIVE = frozenset(
+    {
+        EnumAttemptOutcome.ANSWERED,
+        EnumAttemptOutcome.REJECTED,
+        EnumAttemptOutcome.DEADLINE_EXCEEDED,
     }
 )
 

@@ -4,9 +4,9 @@
 
 A circuit breaker per instance (keyed by its Consul service ID): after
 `calls.eject_after_failures` consecutive failures (attempt_rules.py
-INSTANCE_FAILURES) the instance is skipped for `calls.ejection_cool_down`;
-then exactly one attempt probes it (half-open): an answer restores it, a
-failure ejects it again. Only failing instances are remembered, and an
+INSTANCE_FAILURES; an INSTANCE_ALIVE outcome starts the count again) the
+instance is skipped for `calls.ejection_cool_down`; then exactly one attempt
+probes it (half-open): an answer restores it, a failure ejects it again. Only failing instances are remembered, and an
 instance discovery no longer reports is forgotten, so memory stays bounded.
 """
 
@@ -23,16 +23,7 @@ from ..metrics.call_metrics import CallMetrics
 from ..metrics.enum_attempt_outcome import EnumAttemptOutcome
 from ..settings.model_call_settings import ModelCallSettings
 from ..values.consul_tags import carries_tags
-from .attempt_rules import INSTANCE_FAILURES
-
-# Outcomes that say the instance is alive: its failure count starts again.
-_ALIVE = frozenset(
-    {
-        EnumAttemptOutcome.ANSWERED,
-        EnumAttemptOutcome.REJECTED,
-        EnumAttemptOutcome.DEADLINE_EXCEEDED,
-    }
-)
+from .attempt_rules import INSTANCE_ALIVE, INSTANCE_FAILURES
 
 
 @dataclass
@@ -80,7 +71,7 @@ class OutlierEjection:
     ) -> None:
         """Count the attempt's outcome against (or for) the instance."""
         failing = self._failing.get(endpoint.service)
-        if outcome in _ALIVE:
+        if outcome in INSTANCE_ALIVE:
             found = failing.pop(endpoint.service_id, None) if failing else None
             if found is not None and found.ejected_until:
                 self._restored(endpoint)

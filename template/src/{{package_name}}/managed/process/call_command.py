@@ -5,10 +5,8 @@
 import asyncio
 import json
 import logging
-import os
 import sys
 from typing import Any, TextIO
-from uuid import uuid4
 
 from ..calling.call_arguments import CallTags, CallTimeout
 from ..calling.call_errors import (
@@ -21,13 +19,10 @@ from ..consul.handlers.handler_consul_discovery import HandlerConsulDiscovery
 from ..discovery.endpoint_resolver import EndpointResolver
 from ..errors import ConfigurationError, NoHealthyInstanceError
 from ..lifecycle.mixin_managed_node import MixinManagedNode
-from ..logs.correlation import CORRELATION_ID
-from ..logs.log_events import configure_logging, protect_secrets, set_log_level
+from ..logs.log_events import set_log_level
 from ..metrics.node_metrics import NodeMetrics
-from ..settings.consul_environment import secrets_as_set
-from ..settings.consul_secrets import consul_secrets
 from ..settings.model_node_settings import ModelNodeSettings
-from ..settings.node_contract import settings_for
+from .protected_settings import load_protected_settings
 from .stop_signals import StopSignalReceivedError
 
 # Exit codes of `call` (docs/operations.md lists them): a script branches on them.
@@ -58,17 +53,11 @@ def call_command(
     Consul is reached with the node's own settings (its contract, the
     ONEX_NODE_* and CONSUL_* variables, the token and TLS files).
     """
-    configure_logging()
-    # What goes wrong around the call (Consul away, say) still shows.
-    set_log_level(logging.WARNING)
-    protect_secrets(*secrets_as_set(os.environ))
     try:
         payload = _json_object(_read(source))
-        settings = settings_for(node_class, os.environ)
-        protect_secrets(*consul_secrets(settings.consul))
-        # One ID for the call (the task asyncio.run starts copies it), so the
-        # callee's log lines of it can be found.
-        CORRELATION_ID.set(uuid4())
+        settings = load_protected_settings(node_class)
+        # Only what goes wrong around the call (Consul away, say) shows.
+        set_log_level(logging.WARNING)
         answer = asyncio.run(_call(settings, service, payload, tags, timeout))
     except (CallInputError, ConfigurationError) as error:
         return _fail(EXIT_USAGE, str(error))
@@ -133,7 +122,6 @@ def _json_object(document: str) -> dict[str, Any]:
 
 
 def _fail(exit_code: int, message: str) -> int:
-    correlation_id = CORRELATION_ID.get()
-    ending = f" (correlation ID {correlation_id})" if correlation_id else ""
-    print(f"call: {message}{ending}", file=sys.stderr)
+    # A call's errors end with the correlation ID its attempts carried.
+    print(f"call: {message}", file=sys.stderr)
     return exit_code

@@ -4,22 +4,17 @@
 
 import asyncio
 import contextlib
-import os
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from ..errors import ConfigurationError
 from ..lifecycle.mixin_managed_node import MixinManagedNode
 from ..logs.log_events import (
-    configure_logging,
     log_event,
-    protect_secrets,
     set_log_level,
 )
-from ..settings.consul_environment import secrets_as_set
-from ..settings.consul_secrets import consul_secrets
-from ..settings.node_contract import settings_for
 from .node_runtime import NodeRuntime
+from .protected_settings import load_protected_settings
 from .stop_signals import (
     StopSignalReceivedError,
     ignore_stop_signals,
@@ -39,13 +34,8 @@ def serve_node(node_class: type[MixinManagedNode]) -> int:
     settings load, see stop_signals.py) ends start-up quietly with exit 0.
     """
     try:
-        # JSON from the first line; until the settings name the level, INFO.
-        configure_logging()
-        protect_secrets(*secrets_as_set(os.environ))
-        settings = settings_for(node_class, os.environ)
+        settings = load_protected_settings(node_class)
         set_log_level(settings.log_level.logging_level)
-        # The token may come from a file: only the settings know it.
-        protect_secrets(*consul_secrets(settings.consul))
         # Loads the TLS material too: a bad CA or key is a configuration error.
         runtime = NodeRuntime(node_class, settings)
         return asyncio.run(_serve(runtime))

@@ -9,9 +9,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..settings.model_node_settings import ModelNodeSettings
 from ..values.http_headers import CORRELATION_HEADER, MIN_BUDGET_MS, TIMEOUT_HEADER
+from ..values.whole_numbers import MAX_MILLISECONDS
 from .model_invoke_error_body import ModelInvokeErrorBody
 from .protocol_invocable_node import ProtocolInvocableNode
-from .request_budget import MAX_HEADER_MS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # Every refusal POST /invoke can answer, with when.
@@ -85,7 +85,7 @@ def openapi_document(
                             "schema": {
                                 "type": "integer",
                                 "minimum": 0,
-                                "maximum": MAX_HEADER_MS,
+                                "maximum": MAX_MILLISECONDS,
                             },
                         },
                     ],

@@ -5,10 +5,7 @@
 from collections.abc import Mapping
 
 from ..values.http_headers import TIMEOUT_HEADER
-from ..values.whole_numbers import whole_number
-
-# The largest header accepted: a day, as the operation timeout's own bound.
-MAX_HEADER_MS = 86_400_000
+from ..values.whole_numbers import MAX_MILLISECONDS, whole_number
 
 
 def budget_ms(headers: Mapping[str, str], operation_timeout_ms: int) -> int:
@@ -21,5 +18,5 @@ def budget_ms(headers: Mapping[str, str], operation_timeout_ms: int) -> int:
     sent = headers.get(TIMEOUT_HEADER)
     if sent is None:
         return operation_timeout_ms
-    caller_ms = whole_number(sent, f"header {TIMEOUT_HEADER}", 0, MAX_HEADER_MS)
+    caller_ms = whole_number(sent, f"header {TIMEOUT_HEADER}", 0, MAX_MILLISECONDS)
     return min(operation_timeout_ms, caller_ms)

@@ -40,8 +40,9 @@ type ByteCount = Annotated[int, _whole_number("size in bytes", 1, 1 << 30)]
 # Concurrent requests: past 100,000 the limit no longer protects anything.
 type RequestCount = Annotated[int, _whole_number("request count", 1, 100_000)]
 # An operation's time budget (the contract's descriptor.timeout_ms): a day at most.
+MAX_MILLISECONDS = 86_400_000
 type Milliseconds = Annotated[
-    int, _whole_number("timeout in milliseconds", 1, 86_400_000)
+    int, _whole_number("timeout in milliseconds", 1, MAX_MILLISECONDS)
 ]
 # Attempts of one outgoing call: each goes to another instance.
 type AttemptCount = Annotated[int, _whole_number("attempt count", 1, 100)]
