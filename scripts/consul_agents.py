@@ -1,7 +1,7 @@
 """Consul agents (the rendered package's double, or a real one) and rendered nodes.
 
 The agent double ships inside every rendered package
-(``tests/managed/consul_agent_double.py``); started with ``--port 0`` it prints one
+(``python -m tests.managed.consul_agent_double``); started with ``--port 0`` it prints one
 line ``listening 127.0.0.1:PORT`` on stdout.
 """
 
@@ -97,7 +97,7 @@ def start_agent_double(package: RenderedPackage, log_dir: Path) -> ManagedProces
     """The double from the rendered package, as a real process, on a free port."""
     return start_process(
         "consul-agent-double",
-        [package.python, "tests/managed/consul_agent_double.py", "--port", "0"],
+        [package.python, "-m", "tests.managed.consul_agent_double", "--port", "0"],
         env=package.env(),
         cwd=package.root,
         log_dir=log_dir,

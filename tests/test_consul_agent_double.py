@@ -1891,7 +1891,7 @@ def cli_process(package_under_test: RenderedPackage) -> Iterator[CliProcess]:
     started: list[subprocess.Popen[str]] = []
 
     def start(*arguments: str) -> subprocess.Popen[str]:
-        command = ["tests/managed/consul_agent_double.py", "--port", "0", *arguments]
+        command = ["-m", "tests.managed.consul_agent_double", "--port", "0", *arguments]
         process = subprocess.Popen(
             [str(package_under_test.python), *command],
             cwd=package_under_test.root,
