@@ -1,8 +1,8 @@
 """Consul agents (the rendered package's double, or a real one) and rendered nodes.
 
 The agent double ships inside every rendered package
-(``python -m tests.managed.consul_agent_double``); started with ``--port 0`` it prints one
-line ``listening 127.0.0.1:PORT`` on stdout.
+(``python -m tests.managed.consul_agent_double``); started with ``--port 0`` it
+prints one line ``listening 127.0.0.1:PORT`` on stdout.
 """
 
 from __future__ import annotations
