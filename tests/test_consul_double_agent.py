@@ -321,11 +321,11 @@ async def test_enabled_script_checks_run_with_consuls_exit_codes(
     check = {"Args": [sys.executable, "-c", script], "Interval": "50ms"}
     async for agent in _double_agent(double):
         assert (await agent.register({"Name": "web", "Check": check})).status == 200
-        await double.wait_for(
-            lambda: double.checks()["service:web"]["Status"] == status, 10
-        )
+        # a new check starts critical with no output: wait for the script's
+        await double.wait_for(lambda: bool(double.checks()["service:web"]["Output"]))
         found = double.checks()["service:web"]
-        assert (found["Type"], found["Output"]) == ("script", f"said {code}\n")
+        assert (found["Type"], found["Status"]) == ("script", status)
+        assert found["Output"] == f"said {code}\n"
         me = await agent.get_json("/v1/agent/self")
         assert me["DebugConfig"]["EnableRemoteScriptChecks"] is True
 
