@@ -506,3 +506,16 @@ async def test_injected_faults_carry_no_server_header(
         failed = await agent.call("GET", "/v1/agent/services")
         assert failed.status == 500
         assert "server" not in failed.headers
+
+
+async def test_local_health_answers_carry_their_reason(agent: Agent, name: str) -> None:
+    check = {"TTL": "30s", "Status": "warning"}
+    await agent.register({"Name": name, "Check": check})
+    path = f"/v1/agent/health/service/id/{name}"
+    text = await agent.call("GET", path, format="text")
+    assert (text.status, text.text) == (429, "warning")
+    assert text.headers["content-type"] == "text/plain"  # set exactly, no charset
+    assert text.headers["x-consul-reason"] == "warning"
+    as_json = await agent.call("GET", path)
+    assert as_json.headers["content-type"] == "application/json"
+    assert as_json.headers["x-consul-reason"] == "warning"
