@@ -227,9 +227,9 @@ async def test_self_is_consistent_with_status_and_members(agent: Agent) -> None:
     assert mine == [me["Member"]]
     member = me["Member"]
     assert (member["Status"], member["Port"]) == (1, 8301)
-    tags = member["Tags"]
-    assert (tags["dc"], tags["id"]) == (me["Config"]["Datacenter"], me["Config"]["NodeID"])
-    assert tags["role"] == ("consul" if me["Config"]["Server"] else "node")
+    tags, config = member["Tags"], me["Config"]
+    assert (tags["dc"], tags["id"]) == (config["Datacenter"], config["NodeID"])
+    assert tags["role"] == ("consul" if config["Server"] else "node")
     for key in ("Protocol", "Delegate"):
         low, high, now = (member[f"{key}{s}"] for s in ("Min", "Max", "Cur"))
         assert low <= now <= high
@@ -302,10 +302,8 @@ async def test_local_script_checks_still_refuse_api_registrations(
         refused = await agent.register({"Name": "web", "Check": SCRIPT_CHECK})
         assert (refused.status, refused.text) == (500, SCRIPTS_DISABLED)
         debug = (await agent.get_json("/v1/agent/self"))["DebugConfig"]
-        assert (debug["EnableLocalScriptChecks"], debug["EnableRemoteScriptChecks"]) == (
-            True,
-            False,
-        )
+        assert debug["EnableLocalScriptChecks"] is True
+        assert debug["EnableRemoteScriptChecks"] is False
 
 
 @pytest.mark.parametrize(
