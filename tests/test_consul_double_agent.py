@@ -517,3 +517,20 @@ async def test_local_health_answers_carry_their_reason(agent: Agent, name: str) 
     as_json = await agent.call("GET", path)
     assert as_json.headers["content-type"] == "application/json"
     assert as_json.headers["x-consul-reason"] == "warning"
+
+
+async def test_self_stats_count_the_agents_services_and_checks(
+    consul_double_factory: DoubleFactory,
+) -> None:
+    double = await consul_double_factory(enable_script_checks=True)
+    async for agent in _double_agent(double):
+        script = {"Args": ["/bin/true"], "Interval": "10s"}
+        checks = [{"TTL": "30s"}, {"TTL": "30s"}, script]
+        await agent.register({"Name": "web", "Checks": checks})
+        stats = (await agent.get_json("/v1/agent/self"))["Stats"]["agent"]
+        assert stats == {
+            "check_monitors": "1",
+            "check_ttls": "2",
+            "checks": "3",
+            "services": "1",
+        }

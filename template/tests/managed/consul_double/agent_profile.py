@@ -14,6 +14,7 @@ RuntimeConfig, with its field names, holding what owners read.
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,9 +93,11 @@ class AgentProfile:
         }
 
     def self_json(
-        self, meta: dict[str, str], *, services: int, checks: int, index: int
+        self, meta: dict[str, str], counts: Mapping[str, int], index: int
     ) -> dict[str, Any]:
-        """``GET /v1/agent/self`` (agent_endpoint.go's Self, field for field)."""
+        """``GET /v1/agent/self`` (agent_endpoint.go's Self, field for field);
+        ``counts``: Stats' "agent" numbers (services, checks, check_ttls,
+        check_monitors)."""
         return {
             "Config": {
                 "Datacenter": self.datacenter,
@@ -109,7 +112,7 @@ class AgentProfile:
             "DebugConfig": self._debug_config(),
             "Coord": dict(_ORIGIN),
             "Member": self.member(),
-            "Stats": self._stats(services=services, checks=checks, index=index),
+            "Stats": self._stats(counts, index),
             "Meta": meta,
             "xDS": {
                 "SupportedProxies": {"envoy": list(_ENVOY_VERSIONS)},
@@ -155,7 +158,7 @@ class AgentProfile:
             "Version": CONSUL_VERSION,
         }
 
-    def _stats(self, *, services: int, checks: int, index: int) -> dict[str, Any]:
+    def _stats(self, counts: Mapping[str, int], index: int) -> dict[str, Any]:
         """Agent.Stats(): every value a string, as Consul prints them."""
         raft_config = (
             f"[{{Suffrage:Voter ID:{self.node_id} Address:{self.leader_addr}}}]"
@@ -175,12 +178,7 @@ class AgentProfile:
             "query_time": "1",
         }
         return {
-            "agent": {
-                "check_monitors": "0",
-                "check_ttls": "0",
-                "checks": str(checks),
-                "services": str(services),
-            },
+            "agent": {key: str(value) for key, value in sorted(counts.items())},
             "build": {
                 "prerelease": "",
                 "revision": _REVISION,
