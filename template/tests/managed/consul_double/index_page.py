@@ -18,12 +18,12 @@ from typing import Final
 from aiohttp import web
 
 from tests.managed.consul_double.constants import INVALID_PATH
-from tests.managed.consul_double.http_plumbing import ANY_METHOD, Route
-from tests.managed.consul_double.response_headers import (
-    ConsulResponse,
-    redirect,
+from tests.managed.consul_double.http_plumbing import (
+    ANY_METHOD,
+    Route,
     text_response,
 )
+from tests.managed.consul_double.response_headers import ConsulResponse, redirect
 
 UI_DISABLED: Final = (
     "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the "

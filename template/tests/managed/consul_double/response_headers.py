@@ -37,14 +37,6 @@ class ConsulResponse(web.Response):
         self.headers.popall(hdrs.SERVER, None)
 
 
-def text_response(status: int, body: str, allow: str = "") -> ConsulResponse:
-    response = ConsulResponse(status=status, text=body)
-    response.headers[hdrs.CONTENT_TYPE] = PLAIN_TEXT
-    if allow:
-        response.headers[hdrs.ALLOW] = allow
-    return response
-
-
 def json_response(request: web.Request, payload: object) -> ConsulResponse:
     """Go's json.Marshal, or MarshalIndent with a final newline for ?pretty."""
     pretty = "pretty" in request.query
