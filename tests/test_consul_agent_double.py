@@ -967,7 +967,8 @@ async def test_read_endpoints_refuse_put(api: AgentApi, path: str) -> None:
 async def test_unknown_path_is_404_plain_text(api: AgentApi, path: str) -> None:
     reply = await api.call("GET", path)
     assert reply.status == 404
-    assert reply.text == "Invalid URL path: not a recognized HTTP API endpoint"
+    # Consul's Index handler writes it with Fprintln: a final newline
+    assert reply.text == "Invalid URL path: not a recognized HTTP API endpoint\n"
     assert reply.headers["Content-Type"].startswith("text/plain")
 
 
@@ -984,14 +985,6 @@ async def test_reads_carry_a_nonzero_index_that_moves(
     await api.register({"Name": name})
     after = await api.call("GET", path.format(n=name))
     assert int(after.headers["X-Consul-Index"]) > first
-
-
-async def test_double_puts_an_index_on_agent_reads_too(
-    consul_double: ConsulAgentDouble, api: AgentApi
-) -> None:
-    for path in ("/v1/agent/services", "/v1/agent/checks", "/v1/agent/self"):
-        reply = await api.call("GET", path)
-        assert int(reply.headers["X-Consul-Index"]) == consul_double.index > 0
 
 
 # --------------------------------------------------------------------------- #

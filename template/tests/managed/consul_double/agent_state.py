@@ -29,6 +29,9 @@ class Registration:
     kind: str
     create_index: int
     modify_index: int
+    socket_path: str = ""
+    locality: dict[str, str] | None = None  # {"region": ..., "zone": ...}
+    connect_native: bool = False
 
 
 @dataclass

@@ -1,12 +1,15 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""HTTP and TCP check probes, with Consul's output texts."""
+"""HTTP, TCP and script check probes, with Consul's output texts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import os
+import signal
+from typing import Final
 
 import aiohttp
 
@@ -16,7 +19,7 @@ from tests.managed.consul_double.constants import (
     PASSING,
     WARNING,
 )
-from tests.managed.consul_double.go_durations import go_quote
+from tests.managed.consul_double.go_durations import format_go_duration, go_quote
 from tests.managed.consul_double.request_decoding import CheckSpec
 
 
@@ -115,3 +118,44 @@ async def probe_tcp(spec: CheckSpec, timeout_s: float) -> tuple[str, str]:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return PASSING, f"TCP connect {spec.tcp}: Success"
+
+
+SCRIPT_TIMEOUT_NS: Final = 30 * 10**9  # CheckMonitor's default: Timeout unset
+
+
+async def probe_script(spec: CheckSpec, timeout_ns: int) -> tuple[str, str]:
+    """Consul's CheckMonitor: exit 0 passing, 1 warning, else critical; stdout
+    and stderr together, the last OutputMaxSize bytes kept; ``timeout_ns`` 0
+    is its 30s default."""
+    limit = spec.output_max_size or OUTPUT_MAX_SIZE
+    timeout_ns = timeout_ns or SCRIPT_TIMEOUT_NS
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *spec.script_args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # like Consul, the whole subtree is killed
+        )
+    except OSError as exc:
+        return CRITICAL, f"exec: {go_quote(spec.script_args[0])}: {_dial_error(exc)}"
+    assert process.stdout is not None
+    try:
+        output = await asyncio.wait_for(process.stdout.read(), timeout_ns / 10**9)
+        code = await process.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        timeout = format_go_duration(timeout_ns)
+        return CRITICAL, f"Timed out ({timeout}) running check"
+    text = _captured(output, limit)
+    if code == 0:
+        return PASSING, text
+    return (WARNING if code == 1 else CRITICAL), text
+
+
+def _captured(output: bytes, limit: int) -> str:
+    if len(output) <= limit:
+        return output.decode("utf-8", errors="replace")
+    kept = _tail(output, limit)
+    return f"Captured {limit} of {len(output)} bytes\n...\n{kept}"
