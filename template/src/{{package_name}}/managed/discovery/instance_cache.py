@@ -24,12 +24,11 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from ..errors import ConsulRejectedError, ConsulUnavailableError, NoHealthyInstanceError
 from ..logs.log_events import log_event
-from ..loops.backoff import backoff_delay
+from ..loops.blocking_query import BlockingQueryIndex, answered_early, pause_after
 from ..loops.supervised_loop import Sleep, SupervisedLoop
 from ..settings.enum_balancing import EnumBalancing
 from ..values.consul_tags import carries_tags
 from .balancing import choose_endpoint
-from .blocking_query import BlockingQueryIndex
 from .model_instance_endpoint import ModelInstanceEndpoint
 
 type Endpoints = tuple[ModelInstanceEndpoint, ...]
@@ -41,10 +40,6 @@ type HealthFetch = Callable[
 ]
 type ChangeListener = Callable[[Endpoints], Awaitable[None]]
 type Clock = Callable[[], float]
-
-# Consul's advice for blocking loops: never hammer the agent, even when every
-# answer comes back at once.
-_MIN_INTERVAL_S = 0.05
 
 
 class InstanceCache:
@@ -64,8 +59,7 @@ class InstanceCache:
         blocking query. `sleep` and `clock` are injectable for tests."""
         self._fetch = fetch
         self._retry = retry
-        # An answer sooner than this did not wait for a change.
-        self._early_s = watch_wait / 2
+        self._wait_s = watch_wait
         self._sleep = sleep
         self._clock = clock
         self._instances: dict[str, Endpoints] = {}
@@ -179,7 +173,9 @@ class InstanceCache:
         new_index, endpoints = await self._fetch(service, index.index)
         current = tuple(sorted(endpoints, key=_by_id))
         braking = index.idle_answers > 0
-        idle = index.follow(new_index, self._clock() - asked_at < self._early_s)
+        idle = index.follow(
+            new_index, answered_early(self._clock() - asked_at, self._wait_s)
+        )
         if service in self.stale:
             self._went_fresh(service)
         changed = current != self._instances.get(service)
@@ -188,9 +184,7 @@ class InstanceCache:
         self._answered[service].set()
         if changed:
             await self._notify(service, current)
-        if idle == 0:
-            return _MIN_INTERVAL_S
-        if not braking:
+        if idle > 0 and not braking:
             log_event(
                 EnumLogLevel.WARNING,
                 "discovery.index_not_advancing",
@@ -200,7 +194,7 @@ class InstanceCache:
                 service=service,
                 index=new_index,
             )
-        return max(_MIN_INTERVAL_S, backoff_delay(idle, *self._retry))
+        return pause_after(idle, self._retry)
 
     def _replace(self, service: str, current: Endpoints) -> None:
         self._instances[service] = current
