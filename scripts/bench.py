@@ -8,7 +8,10 @@ timestamped the moment the double makes it.
 The discovery figures (lookup time, staleness, Consul requests) come from
 ``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
 the memory of a watch on a 20,000-instance service from
-``scripts/measure_watch_memory.py``; POST invoke's latency, throughput and
+``scripts/measure_watch_memory.py``; what a node costs its agent (requests
+per idle minute, over a window that runs beside the other phases; agent
+state loss to re-registered at the default interval; a busy agent) from
+``scripts/bench_idle.py``; POST invoke's latency, throughput and
 memory beside a bare aiohttp route from ``scripts/bench_http.py``; a call
 through discovery beside a direct POST from ``scripts/bench_calls.py``; calls
 failing and the first call's added latency while one of two instances is
@@ -37,6 +40,7 @@ from scripts.bench_calls import calls_benchmark
 from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
+from scripts.bench_idle import quiet_benchmark, start_idle_window
 from scripts.consul_agents import node_env
 from scripts.measure_watch_memory import watch_memory_figures
 from scripts.processes import free_port, resident_mib
@@ -46,8 +50,8 @@ from scripts.rendering import (
     render_and_install,
 )
 
-# Checks every second, so that passing and re-registration are measured in
-# check intervals the benchmark can afford to wait for.
+# Checks every second, so that passing is measured in check intervals the
+# benchmark can afford to wait for.
 INTERVAL_S = 1.0
 DEADLINE_S = 30.0
 
@@ -115,7 +119,7 @@ class NodeRun:
 async def measure_once(
     package: RenderedPackage, double_module: ModuleType, mode: str
 ) -> dict[str, float]:
-    """Start, register, pass, lose state, re-register, stop: one node's life."""
+    """Start, register, pass, stop: one node's life (state loss: bench_idle)."""
     async with double_module.ConsulAgentDouble() as double:
         node = NodeRun(package, double, mode)
         started = await node.start()
@@ -126,11 +130,6 @@ async def measure_once(
             f"registered to passing ({mode})": passing - registered,
             "resident memory": node.resident_mib(),
         }
-        double.forget_all()
-        lost = time.perf_counter()
-        figures["state loss to re-registered"] = (
-            await node.until(node.registered) - lost
-        )
         figures["sigterm to deregistered"] = await node.stop()
         return figures
 
@@ -151,6 +150,7 @@ async def benchmark(
 ) -> list[str]:
     http_runs, failover_runs = extra_runs
     double_module = load_double_module(package)
+    idle = start_idle_window(package, double_module)
     samples: dict[str, list[float]] = {}
     for mode in ("http", "ttl"):
         for _ in range(runs):
@@ -162,11 +162,13 @@ async def benchmark(
                 samples.setdefault(name, []).append(value)
     lines = report(samples)
     lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
+    lines.extend(await quiet_benchmark(package, double_module, runs))
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
     lines.extend(await calls_benchmark(package, runs, workdir / "calls"))
     lines.extend(await failover_benchmark(failover_runs, workdir / "failover"))
+    lines.extend(await idle)
     return lines
 
 
