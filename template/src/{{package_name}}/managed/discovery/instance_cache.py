@@ -84,12 +84,13 @@ class InstanceCache:
         if service in self._tasks:
             return
         self._answered[service] = asyncio.Event()
+        index = BlockingQueryIndex()
         loop = SupervisedLoop(
             f"watch of {service!r}",
-            functools.partial(self._watch_step, service, BlockingQueryIndex()),
+            functools.partial(self._watch_step, service, index),
             self._retry,
             expected=(ConsulUnavailableError, ConsulRejectedError),
-            on_failure=functools.partial(self._went_stale, service),
+            on_failure=functools.partial(self._went_stale, service, index=index),
             sleep=self._sleep,
         )
         self._tasks[service] = asyncio.create_task(
@@ -217,10 +218,20 @@ class InstanceCache:
                 )
 
     def _went_stale(
-        self, service: str, error: Exception, attempt: int, level: EnumLogLevel | None
+        self,
+        service: str,
+        error: Exception,
+        attempt: int,
+        level: EnumLogLevel | None,
+        *,
+        index: BlockingQueryIndex,
     ) -> None:
         """Keep serving the last healthy set; say so once per kind of failure."""
         del attempt  # the level already says whether to speak
+        # The agent may have restarted with its index starting over: a query
+        # at the old index would be held for the whole wait (Consul blocks
+        # while its index is not above the one sent), so read afresh.
+        index.index = 0
         self.watch_errors[service] += 1
         self._answered[service].set()  # lookups stop waiting: nothing better is coming
         newly_stale = service not in self.stale
