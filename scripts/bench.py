@@ -26,14 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import signal
 import statistics
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
 from scripts.bench_calls import calls_benchmark
@@ -41,19 +38,17 @@ from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
 from scripts.bench_idle import quiet_benchmark, start_idle_window
-from scripts.consul_agents import node_env
+from scripts.bench_node import NodeRun
 from scripts.measure_watch_memory import watch_memory_figures
-from scripts.processes import free_port, resident_mib
 from scripts.rendering import (
     RenderedPackage,
     import_in_this_process,
     render_and_install,
 )
 
-# Checks every second, so that passing is measured in check intervals the
-# benchmark can afford to wait for.
+# Checks every second (FAST_CHECKS), so that passing is measured in check
+# intervals the benchmark can afford to wait for.
 INTERVAL_S = 1.0
-DEADLINE_S = 30.0
 
 
 def load_double_module(package: RenderedPackage) -> ModuleType:
@@ -62,66 +57,12 @@ def load_double_module(package: RenderedPackage) -> ModuleType:
     return importlib.import_module("tests.managed.consul_agent_double")
 
 
-class NodeRun:
-    """One node process and the instants the double saw things happen."""
-
-    def __init__(self, package: RenderedPackage, double: Any, mode: str) -> None:
-        self.package = package
-        self.double = double
-        self.port = free_port()
-        self.service_id = f"{package.service_name}-127.0.0.1-{self.port}"
-        self.environ = node_env(
-            package,
-            consul_address=double.address,
-            node_port=self.port,
-            extra={"ONEX_NODE_CHECK_MODE": mode, "ONEX_NODE_LOG_LEVEL": "WARNING"},
-        )
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> float:
-        started = time.perf_counter()
-        self.process = await asyncio.create_subprocess_exec(
-            str(self.package.python),
-            "-m",
-            self.package.package_name,
-            env=self.environ,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        return started
-
-    async def until(self, predicate: Callable[[], bool]) -> float:
-        await self.double.wait_for(predicate, DEADLINE_S)
-        return time.perf_counter()
-
-    def registered(self) -> bool:
-        return self.service_id in self.double.services()
-
-    def passing(self) -> bool:
-        checks = self.double.checks()
-        check = checks.get(f"service:{self.service_id}")
-        return check is not None and check["Status"] == "passing"
-
-    def resident_mib(self) -> float:
-        assert self.process is not None
-        return resident_mib(self.process.pid)
-
-    async def stop(self) -> float:
-        """SIGTERM; seconds until the double no longer holds the registration."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        signalled = time.perf_counter()
-        deregistered = await self.until(lambda: not self.registered())
-        await self.process.wait()
-        return deregistered - signalled
-
-
 async def measure_once(
     package: RenderedPackage, double_module: ModuleType, mode: str
 ) -> dict[str, float]:
     """Start, register, pass, stop: one node's life (state loss: bench_idle)."""
     async with double_module.ConsulAgentDouble() as double:
-        node = NodeRun(package, double, mode)
+        node = NodeRun(package, double, {"ONEX_NODE_CHECK_MODE": mode})
         started = await node.start()
         registered = await node.until(node.registered)
         passing = await node.until(node.passing)

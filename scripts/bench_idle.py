@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -36,64 +35,32 @@ from typing import Any
 
 import aiohttp
 
-from scripts.consul_agents import node_env
-from scripts.processes import free_port
+from scripts.bench_node import DEADLINE_S, NodeRun
 from scripts.rendering import RenderedPackage
 
 DEPENDENCY = "bench-idle-dependency"
 DEFAULT_WAIT_S = 300.0  # the node's default discovery.watch_wait
-DEADLINE_S = 30.0
 BUSY_WAIT = "2s"  # the held query ends soon, then every answer comes at once
 BUSY_WINDOW_S = 10.0
 MIN_INTERVAL_S = 0.05  # managed/loops/blocking_query.py
 
 
-class IdleNode:
-    """One node process registered with `double`, and what the double saw."""
+class IdleNode(NodeRun):
+    """A node with the rendered check answers and one dependency, as a
+    context manager (started, then stopped with SIGTERM)."""
 
     def __init__(
         self, package: RenderedPackage, double: Any, extra: dict[str, str]
     ) -> None:
-        self.double = double
-        self.package = package
-        port = free_port()
-        self.service_id = f"{package.service_name}-127.0.0.1-{port}"
-        self.environ = node_env(
-            package,
-            consul_address=double.address,
-            node_port=port,
-            check_policy=None,  # the rendered answers: 10 s
-            extra={
-                "ONEX_NODE_LOG_LEVEL": "WARNING",
-                "ONEX_NODE_DISCOVERY_DEPENDENCIES": DEPENDENCY,
-                **extra,
-            },
-        )
-        self.process: asyncio.subprocess.Process | None = None
+        dependency = {"ONEX_NODE_DISCOVERY_DEPENDENCIES": DEPENDENCY}
+        super().__init__(package, double, {**dependency, **extra}, None)
 
     async def __aenter__(self) -> IdleNode:
-        self.process = await asyncio.create_subprocess_exec(
-            str(self.package.python),
-            "-m",
-            self.package.package_name,
-            env=self.environ,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        await self.start()
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        assert self.process is not None
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        await self.process.wait()
-
-    def registered(self) -> bool:
-        return self.service_id in self.double.services()
-
-    def passing(self) -> bool:
-        check = self.double.checks().get(f"service:{self.service_id}")
-        return check is not None and check["Status"] == "passing"
+        await self.stop()
 
     def watches(self) -> list[dict[str, str]]:
         """Queries of the registration watch's blocking reads."""
@@ -101,8 +68,8 @@ class IdleNode:
 
     async def settled(self) -> None:
         """Registered, passing, and both watches held on the current state."""
-        await self.double.wait_for(self.registered, DEADLINE_S)
-        await self.double.wait_for(self.passing, DEADLINE_S)
+        await self.until(self.registered)
+        await self.until(self.passing)
         deadline = time.monotonic() + DEADLINE_S
         while not await self._held():
             if time.monotonic() > deadline:
