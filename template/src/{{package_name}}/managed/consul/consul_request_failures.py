@@ -57,8 +57,7 @@ async def within_limit(
         ) from None
     except aiohttp.ClientError as error:
         raise ConsulUnavailableError(
-            f"{operation}: lost the connection to Consul agent at {where} "
-            f"({error}){_disconnect_hint(settings, error)}"
+            f"{operation}: the request to Consul agent at {where} failed ({error})"
         ) from None
 
 
