@@ -8,7 +8,10 @@ timestamped the moment the double makes it.
 The discovery figures (lookup time, staleness, Consul requests) come from
 ``scripts/bench_discovery.py``, side by side with a five-minute TTL cache;
 the memory of a watch on a 20,000-instance service from
-``scripts/measure_watch_memory.py``; POST invoke's latency, throughput and
+``scripts/measure_watch_memory.py``; what a node costs its agent (requests
+per idle minute, over a window that runs beside the other phases; agent
+state loss to re-registered at the default interval; a busy agent) from
+``scripts/bench_idle.py``; POST invoke's latency, throughput and
 memory beside a bare aiohttp route from ``scripts/bench_http.py``; a call
 through discovery beside a direct POST from ``scripts/bench_calls.py``; calls
 failing and the first call's added latency while one of two instances is
@@ -23,33 +26,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import signal
 import statistics
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from scripts.answer_sets import NODE_TYPES
 from scripts.bench_calls import calls_benchmark
 from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
-from scripts.consul_agents import node_env
+from scripts.bench_idle import quiet_benchmark, start_idle_window
+from scripts.bench_node import NodeRun
 from scripts.measure_watch_memory import watch_memory_figures
-from scripts.processes import free_port, resident_mib
 from scripts.rendering import (
     RenderedPackage,
     import_in_this_process,
     render_and_install,
 )
 
-# Checks every second, so that passing and re-registration are measured in
-# check intervals the benchmark can afford to wait for.
+# Checks every second (FAST_CHECKS), so that passing is measured in check
+# intervals the benchmark can afford to wait for.
 INTERVAL_S = 1.0
-DEADLINE_S = 30.0
 
 
 def load_double_module(package: RenderedPackage) -> ModuleType:
@@ -58,66 +57,12 @@ def load_double_module(package: RenderedPackage) -> ModuleType:
     return importlib.import_module("tests.managed.consul_agent_double")
 
 
-class NodeRun:
-    """One node process and the instants the double saw things happen."""
-
-    def __init__(self, package: RenderedPackage, double: Any, mode: str) -> None:
-        self.package = package
-        self.double = double
-        self.port = free_port()
-        self.service_id = f"{package.service_name}-127.0.0.1-{self.port}"
-        self.environ = node_env(
-            package,
-            consul_address=double.address,
-            node_port=self.port,
-            extra={"ONEX_NODE_CHECK_MODE": mode, "ONEX_NODE_LOG_LEVEL": "WARNING"},
-        )
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> float:
-        started = time.perf_counter()
-        self.process = await asyncio.create_subprocess_exec(
-            str(self.package.python),
-            "-m",
-            self.package.package_name,
-            env=self.environ,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        return started
-
-    async def until(self, predicate: Callable[[], bool]) -> float:
-        await self.double.wait_for(predicate, DEADLINE_S)
-        return time.perf_counter()
-
-    def registered(self) -> bool:
-        return self.service_id in self.double.services()
-
-    def passing(self) -> bool:
-        checks = self.double.checks()
-        check = checks.get(f"service:{self.service_id}")
-        return check is not None and check["Status"] == "passing"
-
-    def resident_mib(self) -> float:
-        assert self.process is not None
-        return resident_mib(self.process.pid)
-
-    async def stop(self) -> float:
-        """SIGTERM; seconds until the double no longer holds the registration."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        signalled = time.perf_counter()
-        deregistered = await self.until(lambda: not self.registered())
-        await self.process.wait()
-        return deregistered - signalled
-
-
 async def measure_once(
     package: RenderedPackage, double_module: ModuleType, mode: str
 ) -> dict[str, float]:
-    """Start, register, pass, lose state, re-register, stop: one node's life."""
+    """Start, register, pass, stop: one node's life (state loss: bench_idle)."""
     async with double_module.ConsulAgentDouble() as double:
-        node = NodeRun(package, double, mode)
+        node = NodeRun(package, double, {"ONEX_NODE_CHECK_MODE": mode})
         started = await node.start()
         registered = await node.until(node.registered)
         passing = await node.until(node.passing)
@@ -126,11 +71,6 @@ async def measure_once(
             f"registered to passing ({mode})": passing - registered,
             "resident memory": node.resident_mib(),
         }
-        double.forget_all()
-        lost = time.perf_counter()
-        figures["state loss to re-registered"] = (
-            await node.until(node.registered) - lost
-        )
         figures["sigterm to deregistered"] = await node.stop()
         return figures
 
@@ -151,6 +91,7 @@ async def benchmark(
 ) -> list[str]:
     http_runs, failover_runs = extra_runs
     double_module = load_double_module(package)
+    idle = start_idle_window(package, double_module)
     samples: dict[str, list[float]] = {}
     for mode in ("http", "ttl"):
         for _ in range(runs):
@@ -162,11 +103,13 @@ async def benchmark(
                 samples.setdefault(name, []).append(value)
     lines = report(samples)
     lines.append(f"check interval: {INTERVAL_S * 1000:.0f} ms")
+    lines.extend(await quiet_benchmark(package, double_module, runs))
     lines.extend(await discovery_benchmark(package, double_module, runs))
     lines.extend(await watch_memory_figures(package.python, package.package_name, runs))
     lines.extend(await http_benchmark(package, http_runs, workdir / "http"))
     lines.extend(await calls_benchmark(package, runs, workdir / "calls"))
     lines.extend(await failover_benchmark(failover_runs, workdir / "failover"))
+    lines.extend(await idle)
     return lines
 
 

@@ -27,6 +27,11 @@ class ConsulUnavailableError(Exception):
         self.reached = reached
 
 
+class ConsulConnectionLostError(ConsulUnavailableError):
+    """The agent closed the connection before it answered (it restarted, or
+    was stopped mid-request): a registration it held may be gone with it."""
+
+
 class ConsulAnswerError(ConsulUnavailableError):
     """Consul answered something that is not Consul's: a status, content type,
     encoding or JSON shape no Consul agent sends (a proxy, a wrong address, an

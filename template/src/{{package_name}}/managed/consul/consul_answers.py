@@ -38,6 +38,12 @@ class AgentInstanceFields(TypedDict):
     Meta: NotRequired[dict[str, str] | None]
 
 
+class WatchedInstanceFields(AgentInstanceFields):
+    """GET /v1/agent/service/<id>: the instance and the hash to block on."""
+
+    ContentHash: str
+
+
 class ConsulWeights(TypedDict):
     Passing: int
 
@@ -62,10 +68,12 @@ class AgentCheckFields(TypedDict):
     Output: NotRequired[str]
 
 
-# One entry of GET /v1/health/service/<name>; GET /v1/agent/service/<id>,
+# One entry of GET /v1/health/service/<name>; GET /v1/agent/service/<id>
+# (with its ContentHash when it is watched),
 # /v1/agent/checks, /v1/catalog/services.
 HEALTH_ENTRY: TypeAdapter[HealthEntryFields] = TypeAdapter(HealthEntryFields)
 AGENT_SERVICE: TypeAdapter[AgentInstanceFields] = TypeAdapter(AgentInstanceFields)
+WATCHED_SERVICE: TypeAdapter[WatchedInstanceFields] = TypeAdapter(WatchedInstanceFields)
 AGENT_CHECKS: TypeAdapter[dict[str, AgentCheckFields]] = TypeAdapter(
     dict[str, AgentCheckFields]
 )

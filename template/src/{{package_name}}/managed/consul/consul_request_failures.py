@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 
 import aiohttp
 
-from ..errors import ConsulUnavailableError
+from ..errors import ConsulConnectionLostError, ConsulUnavailableError
 from ..settings.model_consul_settings import ModelConsulSettings
 from .consul_agent_connection import ConsulAnswer
 
@@ -46,10 +46,18 @@ async def within_limit(
             f"{operation}: cannot reach Consul agent at {where} ({error})",
             reached=False,
         ) from None
-    except aiohttp.ClientError as error:
-        raise ConsulUnavailableError(
+    except (
+        aiohttp.ServerDisconnectedError,
+        aiohttp.ClientOSError,
+        aiohttp.ClientPayloadError,
+    ) as error:
+        raise ConsulConnectionLostError(
             f"{operation}: lost the connection to Consul agent at {where} "
             f"({error}){_disconnect_hint(settings, error)}"
+        ) from None
+    except aiohttp.ClientError as error:
+        raise ConsulUnavailableError(
+            f"{operation}: the request to Consul agent at {where} failed ({error})"
         ) from None
 
 

@@ -24,12 +24,11 @@ from omnibase_core.enums.enum_log_level import EnumLogLevel
 
 from ..errors import ConsulRejectedError, ConsulUnavailableError, NoHealthyInstanceError
 from ..logs.log_events import log_event
-from ..loops.backoff import backoff_delay
+from ..loops.blocking_query import BlockingQueryIndex, answered_early, pause_after
 from ..loops.supervised_loop import Sleep, SupervisedLoop
 from ..settings.enum_balancing import EnumBalancing
 from ..values.consul_tags import carries_tags
 from .balancing import choose_endpoint
-from .blocking_query import BlockingQueryIndex
 from .model_instance_endpoint import ModelInstanceEndpoint
 
 type Endpoints = tuple[ModelInstanceEndpoint, ...]
@@ -41,10 +40,6 @@ type HealthFetch = Callable[
 ]
 type ChangeListener = Callable[[Endpoints], Awaitable[None]]
 type Clock = Callable[[], float]
-
-# Consul's advice for blocking loops: never hammer the agent, even when every
-# answer comes back at once.
-_MIN_INTERVAL_S = 0.05
 
 
 class InstanceCache:
@@ -64,8 +59,7 @@ class InstanceCache:
         blocking query. `sleep` and `clock` are injectable for tests."""
         self._fetch = fetch
         self._retry = retry
-        # An answer sooner than this did not wait for a change.
-        self._early_s = watch_wait / 2
+        self._wait_s = watch_wait
         self._sleep = sleep
         self._clock = clock
         self._instances: dict[str, Endpoints] = {}
@@ -90,12 +84,13 @@ class InstanceCache:
         if service in self._tasks:
             return
         self._answered[service] = asyncio.Event()
+        index = BlockingQueryIndex()
         loop = SupervisedLoop(
             f"watch of {service!r}",
-            functools.partial(self._watch_step, service, BlockingQueryIndex()),
+            functools.partial(self._watch_step, service, index),
             self._retry,
             expected=(ConsulUnavailableError, ConsulRejectedError),
-            on_failure=functools.partial(self._went_stale, service),
+            on_failure=functools.partial(self._went_stale, service, index=index),
             sleep=self._sleep,
         )
         self._tasks[service] = asyncio.create_task(
@@ -179,7 +174,9 @@ class InstanceCache:
         new_index, endpoints = await self._fetch(service, index.index)
         current = tuple(sorted(endpoints, key=_by_id))
         braking = index.idle_answers > 0
-        idle = index.follow(new_index, self._clock() - asked_at < self._early_s)
+        idle = index.follow(
+            new_index, answered_early(self._clock() - asked_at, self._wait_s)
+        )
         if service in self.stale:
             self._went_fresh(service)
         changed = current != self._instances.get(service)
@@ -188,9 +185,7 @@ class InstanceCache:
         self._answered[service].set()
         if changed:
             await self._notify(service, current)
-        if idle == 0:
-            return _MIN_INTERVAL_S
-        if not braking:
+        if idle > 0 and not braking:
             log_event(
                 EnumLogLevel.WARNING,
                 "discovery.index_not_advancing",
@@ -200,7 +195,7 @@ class InstanceCache:
                 service=service,
                 index=new_index,
             )
-        return max(_MIN_INTERVAL_S, backoff_delay(idle, *self._retry))
+        return pause_after(idle, self._retry)
 
     def _replace(self, service: str, current: Endpoints) -> None:
         self._instances[service] = current
@@ -223,10 +218,20 @@ class InstanceCache:
                 )
 
     def _went_stale(
-        self, service: str, error: Exception, attempt: int, level: EnumLogLevel | None
+        self,
+        service: str,
+        error: Exception,
+        attempt: int,
+        level: EnumLogLevel | None,
+        *,
+        index: BlockingQueryIndex,
     ) -> None:
         """Keep serving the last healthy set; say so once per kind of failure."""
         del attempt  # the level already says whether to speak
+        # The agent may have restarted with its index starting over: a query
+        # at the old index would be held for the whole wait (Consul blocks
+        # while its index is not above the one sent), so read afresh.
+        index.index = 0
         self.watch_errors[service] += 1
         self._answered[service].set()  # lookups stop waiting: nothing better is coming
         newly_stale = service not in self.stale

@@ -120,6 +120,7 @@ class MixinManagedNode(NodeCoreBase):
             settings.check,
             registration_metrics,
             self._is_healthy,
+            watch_wait=settings.discovery.watch_wait,
         )
         self._onex_template_state.keeper = keeper
         await keeper.start()

@@ -31,11 +31,13 @@ from ...settings.model_check_settings import ModelCheckSettings
 from ...settings.model_consul_settings import ModelConsulSettings
 from ...settings.model_discovery_settings import ModelDiscoverySettings
 from ...values.address_detection import host_port
+from ..blocking_wait import blocking_timeout, wait_param
 from ..consul_agent_connection import ConsulAgentConnection, ConsulAnswer, QueryParams
 from ..consul_answers import (
     AGENT_CHECKS,
     AGENT_SERVICE,
     CATALOG_SERVICES,
+    WATCHED_SERVICE,
     as_record,
     blocking_index,
     expect_empty,
@@ -175,6 +177,28 @@ class HandlerConsulDiscovery:
             return None
         return as_record(expect_json(answer, AGENT_SERVICE))
 
+    async def watch_registration(
+        self, service_id: str, content_hash: str, wait_s: float
+    ) -> tuple[str, FoundRecord]:
+        """Hash blocking on the agent's own state: the instance and its
+        ContentHash now ("" as `content_hash`), or once the hash differs from
+        `content_hash` (the agent answers 404 at once when it forgets the
+        service), or after `wait_s`; ("", None) when the agent does not know it.
+        """
+        params = [("hash", content_hash), wait_param(wait_s)] if content_hash else []
+        answer = await self._send(
+            "registration watch",
+            "GET",
+            f"/v1/agent/service/{_segment(service_id)}",
+            params=params,
+            timeout=blocking_timeout(wait_s, self._settings.request_timeout),
+            missing_ok=True,
+        )
+        if answer.status == 404:
+            return "", None
+        service = expect_json(answer, WATCHED_SERVICE)
+        return service["ContentHash"], as_record(service)
+
     async def get_service_health(self, service_id: str) -> dict[str, Any]:
         answer = await self._send("health lookup", "GET", "/v1/agent/checks")
         checks = expect_json(answer, AGENT_CHECKS)
@@ -243,7 +267,7 @@ class HandlerConsulDiscovery:
         """One round of a watch: passing instances, blocking while `index` is
         current (0: answer at once); the index is 0 when Consul's is unusable."""
         wait = self.discovery_settings.watch_wait
-        params = [("passing", "true"), ("wait", f"{max(int(wait * 1000), 1)}ms")]
+        params = [("passing", "true"), wait_param(wait)]
         if index > 0:
             params.append(("index", str(index)))
         answer = await self._send(
@@ -251,8 +275,7 @@ class HandlerConsulDiscovery:
             "GET",
             f"/v1/health/service/{_segment(service_name)}",
             params=self._datacenter(params),
-            # A blocking query legitimately takes up to wait + wait/16.
-            timeout=wait * 17 / 16 + self._settings.request_timeout,
+            timeout=blocking_timeout(wait, self._settings.request_timeout),
         )
         return blocking_index(answer), [
             ModelInstanceEndpoint.from_health_entry(entry)
