@@ -109,6 +109,10 @@ class RegistrationKeeper:
         # the TTL, so reports cost no second request.
         self._watch: asyncio.Task[WatchRound] | None = None
         self._watch_failures = 0
+        # Registrations replaced by other content in a row: two nodes sharing
+        # one service ID would otherwise re-register against each other in a
+        # busy loop, so each replacement after the first waits longer.
+        self._replacements = 0
         self._report_at = 0.0
         # Foreign messages are cleaned of the token before they are shown.
         self._redactor = consul_redactor(consul)
@@ -290,10 +294,15 @@ class RegistrationKeeper:
         if record is None:
             return self._lost(f"the Consul agent no longer knows service {name!r}")
         if record != self._expected:
-            return self._lost(
+            self._replacements += 1
+            self._lost(
                 f"service ID {self._registration.service_id!r} was registered "
-                "again with other content"
+                "again with other content (another node with the same ID?)"
             )
+            if self._replacements == 1:
+                return 0.0
+            return backoff_delay(self._replacements - 1, *self._retry)
+        self._replacements = 0
         idle = self._hash.follow(
             content_hash, answered_early(elapsed, self._watch_wait)
         )
