@@ -32,7 +32,9 @@ from scripts.rendering import (  # noqa: E402
 )
 
 RENDER_UNDER_TEST = "effect"
-IMPORTS_A_RENDER = frozenset({"test_consul_agent_double.py"})
+IMPORTS_A_RENDER = frozenset(
+    {"test_consul_agent_double.py", "test_consul_double_catalog.py"}
+)
 _RENDERS = pytest.StashKey[RenderCache]()
 
 
