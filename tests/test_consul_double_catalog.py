@@ -240,13 +240,22 @@ async def test_deregister_needs_a_node_and_forgives_what_is_absent(
 
 
 async def test_writes_move_the_index_and_wake_blocking_reads(
-    catalog: Catalog, node: str, name: str
+    consul_agent: ConsulAgentHandle, catalog: Catalog, node: str, name: str
 ) -> None:
     before = await catalog.get("/v1/catalog/nodes")
     blocked = asyncio.ensure_future(
         catalog.get("/v1/catalog/nodes", index=str(before.index), wait="10s")
     )
-    await asyncio.sleep(0)  # let the blocking read go out first
+    double = consul_agent.double
+    if double is not None:  # a real agent offers no view of what it received
+        await double.wait_for(
+            lambda: any(
+                r.path == "/v1/catalog/nodes"
+                and ("index", str(before.index)) in r.query
+                for r in double.requests
+            )
+        )
+        assert not blocked.done()  # held: nothing changed yet
     assert (await catalog.register(external(node, name))).status == 200
     woken = await asyncio.wait_for(blocked, 10)
     assert woken.index > before.index
