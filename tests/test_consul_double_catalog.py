@@ -410,3 +410,21 @@ async def test_double_forgetting_all_forgets_the_catalog_too(
     assert (await catalog.register(external(node, name))).status == 200
     consul_double.forget_all()
     assert (await catalog.get(f"/v1/catalog/node/{node}")).json() is None
+
+
+async def test_a_catalog_check_keeps_its_definition_and_gets_its_type(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    body = external(node, name)
+    body["Check"]["Definition"] = {
+        "HTTP": "http://192.0.2.10/health",
+        "Interval": "10s",
+    }
+    assert (await catalog.register(body)).status == 200
+    (check,) = (await catalog.get(f"/v1/health/checks/{name}")).json()
+    assert check["Type"] == "http"  # Consul fills it from the Definition
+    assert check["Definition"]["HTTP"] == "http://192.0.2.10/health"
+    assert check["Definition"]["Interval"] == "10s"
+    assert check["Interval"] == ""  # only the agent sets the top-level strings
+    # nothing runs a catalog check: it keeps the status it was given
+    assert check["Status"] == "passing"

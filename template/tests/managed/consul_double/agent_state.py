@@ -51,6 +51,11 @@ class Check:
     # As registered: what the API shows (Consul displays the requested Interval
     # and Timeout, while ``spec`` holds the floors and defaults actually used).
     declared: CheckSpec = field(default_factory=CheckSpec)
+    # A catalog-registered check shows the Interval/Timeout strings it was
+    # given (Consul stores them verbatim); None: derived from ``declared``.
+    interval_text: str | None = None
+    timeout_text: str | None = None
+    exposed_port: int = 0
 
 
 def effective_interval(spec: CheckSpec, minimum_ns: int) -> int:

@@ -93,9 +93,9 @@ def check_json(
         "ServiceName": svc.name if svc else "",
         "ServiceTags": list(svc.tags) if svc else [],
         "Type": check.kind,
-        "Interval": _duration_text(declared.interval),
-        "Timeout": _duration_text(declared.timeout),
-        "ExposedPort": 0,
+        "Interval": _shown(check.interval_text, declared.interval),
+        "Timeout": _shown(check.timeout_text, declared.timeout),
+        "ExposedPort": check.exposed_port,
         "Definition": definition_json(declared),
         "CreateIndex": check.create_index,
         "ModifyIndex": check.modify_index,
@@ -124,8 +124,10 @@ def health_entry(entries: NodeEntries, svc: Registration) -> dict[str, Any]:
     }
 
 
-def _duration_text(nanos: int) -> str:
+def _shown(text: str | None, nanos: int) -> str:
     """A check's Interval/Timeout as Consul shows them: "" when not set."""
+    if text is not None:
+        return text
     return format_go_duration(nanos) if nanos else ""
 
 

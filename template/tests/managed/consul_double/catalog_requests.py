@@ -16,13 +16,12 @@ from tests.managed.consul_double.request_decoding import (
     DecodeError,
     Schema,
     Weights,
+    json_type,
 )
 
 # What the double does not model is left out of these schemas, so a body using
 # it is refused ("unknown field") instead of being accepted and dropped:
-# Service.Proxy/Connect/Locality, the node's Locality, a check's
-# Interval/Timeout/ExposedPort strings (its Definition holds them), namespaces
-# and partitions (Enterprise).
+# Service.Proxy/Connect/Locality, the node's Locality, namespaces and partitions (Enterprise).
 
 
 @dataclass
@@ -57,6 +56,9 @@ class CheckRequest:
     service_name: str = ""  # replaced by the service's, as Consul does
     service_tags: list[str] = field(default_factory=list)  # likewise
     type: str = ""
+    interval: str = ""  # shown as given; the Definition's Interval is the duration
+    timeout: str = ""
+    exposed_port: int = 0
     definition: CheckSpec = field(default_factory=CheckSpec)
     peer_name: str = ""
     raft_index: int = 0
@@ -172,6 +174,9 @@ _CHECK_SCHEMA: Final = Schema(
         "ServiceName": ("service_name", "string"),
         "ServiceTags": ("service_tags", "strings"),
         "Type": ("type", "string"),
+        "Interval": ("interval", "string"),
+        "Timeout": ("timeout", "string"),
+        "ExposedPort": ("exposed_port", "int"),
         "Definition": ("definition", "raw"),
         "PeerName": ("peer_name", "string"),
         **_RAFT_INDEX,
@@ -232,7 +237,7 @@ def decode_register(raw: object) -> RegisterRequest:
         items = fields_["checks"]
         if not isinstance(items, list):
             raise DecodeError(
-                "json: cannot unmarshal object into Go struct field "
+                f"json: cannot unmarshal {json_type(items)} into Go struct field "
                 f"{where}.Checks of type structs.HealthChecks"
             )
         fields_["checks"] = [_check(item, f"{where}.Checks") for item in items]

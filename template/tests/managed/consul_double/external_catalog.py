@@ -253,6 +253,9 @@ class ExternalCatalog:
             output=req.output,
             notes=req.notes,
             kind=req.type,
+            interval_text=req.interval,
+            timeout_text=req.timeout,
+            exposed_port=req.exposed_port,
             create_index=previous.create_index if previous else 0,
             modify_index=previous.modify_index if previous else 0,
         )
