@@ -428,3 +428,20 @@ async def test_a_catalog_check_keeps_its_definition_and_gets_its_type(
     assert check["Interval"] == ""  # only the agent sets the top-level strings
     # nothing runs a catalog check: it keeps the status it was given
     assert check["Status"] == "passing"
+
+
+async def test_a_node_change_moves_its_modify_index_and_a_repeat_moves_nothing(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    assert (await catalog.register(external(node, name))).status == 200
+    first = (await catalog.get(f"/v1/catalog/node/{node}")).json()["Node"]
+    listed = await catalog.get("/v1/catalog/nodes")
+
+    assert (await catalog.register(external(node, name))).status == 200
+    assert (await catalog.get("/v1/catalog/nodes")).index == listed.index
+
+    assert (await catalog.register(external(node, name, Address="192.0.2.11"))).json()
+    moved = (await catalog.get(f"/v1/catalog/node/{node}")).json()["Node"]
+    assert moved["Address"] == "192.0.2.11"
+    assert moved["CreateIndex"] == first["CreateIndex"]
+    assert moved["ModifyIndex"] > first["ModifyIndex"]

@@ -33,9 +33,12 @@ from tests.managed.consul_double.http_plumbing import (
 )
 
 Respond = Callable[[web.Request, object, int | None], web.Response]
-# Consul CE has no peers until one is established: a ?peer= read finds nothing
-# (and its tables were never written, so its index is 1).
-_NO_PEER_INDEX = 1
+
+
+def _no_peer_index() -> int:
+    # Consul CE has no peers until one is established: a ?peer= read finds
+    # nothing, and that peer's tables were never written (index 1, the floor).
+    return 1
 
 
 def tagged(services: Iterable[Registration], tags: list[str]) -> list[Registration]:
@@ -112,7 +115,7 @@ class CatalogReads:
     ) -> int:
         """Hold while ``index_of()`` <= ?index (bounded by ?wait), return it."""
         if request.query.get("peer"):
-            index_of = lambda: _NO_PEER_INDEX  # noqa: E731
+            index_of = _no_peer_index
         if blocking.min_index > 0:
             await self._state.wait(
                 lambda: index_of() > blocking.min_index, blocking.wait_s

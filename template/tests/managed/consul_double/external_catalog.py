@@ -136,10 +136,11 @@ class ExternalCatalog:
             tagged_addresses=req.tagged_addresses,
             meta=req.node_meta,
         )
-        if existing is not None and (
-            req.skip_node_update or wanted.same_as(existing.node)
-        ):
+        if existing is None:
+            return wanted
+        if req.skip_node_update or wanted.same_as(existing.node):
             return existing.node
+        wanted.create_index = existing.node.create_index
         return wanted
 
     @staticmethod
