@@ -154,50 +154,48 @@ class CatalogReads:
                 found.append(entry)
         return self._respond(request, [e for e in found if keep(e)], index)
 
-    async def _health_checks(self, request: web.Request, name: str) -> web.Response:
+    async def _checks_read(
+        self,
+        request: web.Request,
+        value: str,
+        missing: str,
+        select: Callable[[], Iterable[tuple[NodeEntries, Check]]],
+    ) -> web.Response:
+        """health/checks, state and node: the checks ``select`` picks (once the
+        path's ``value`` is known), blocking on Consul's checks table index."""
         blocking = parse_blocking(request)
-        _require(name, "Missing service name")
+        _require(value, missing)
         keep = request_filter(request)
         index = await self._blocking_index(
             request, blocking, lambda: self._state.checks_index
         )
-        found = [
-            check_json(entries.node.name, check, svc)
-            for entries in self._visible(request)
-            for svc in _with_name(entries, name)
-            for check in entries.checks_of(svc.id)
-        ]
+        found = [_json_of(entries, check) for entries, check in select()]
         return self._respond(request, [c for c in found if keep(c)], index)
+
+    async def _health_checks(self, request: web.Request, name: str) -> web.Response:
+        def select() -> Iterable[tuple[NodeEntries, Check]]:
+            for entries in self._visible(request):
+                for svc in _with_name(entries, name):
+                    yield from ((entries, c) for c in entries.checks_of(svc.id))
+
+        return await self._checks_read(request, name, "Missing service name", select)
 
     async def _health_state(self, request: web.Request, state: str) -> web.Response:
-        blocking = parse_blocking(request)
-        _require(state, "Missing check state")
-        keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._state.checks_index
-        )
-        # Consul does not validate the state: an unknown one matches no check.
-        found = [
-            _json_of(entries, check)
-            for entries in self._visible(request)
-            for check in entries.sorted_checks()
-            if state == "any" or check.status == state
-        ]
-        return self._respond(request, [c for c in found if keep(c)], index)
+        def select() -> Iterable[tuple[NodeEntries, Check]]:
+            # Consul does not validate the state: an unknown one matches nothing.
+            for entries in self._visible(request):
+                for check in entries.sorted_checks():
+                    if state == "any" or check.status == state:
+                        yield entries, check
+
+        return await self._checks_read(request, state, "Missing check state", select)
 
     async def _health_node(self, request: web.Request, node: str) -> web.Response:
-        blocking = parse_blocking(request)
-        _require(node, "Missing node name")
-        keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._state.checks_index
-        )
-        found = [
-            _json_of(entries, check)
-            for entries in self._visible_node(request, node)
-            for check in entries.sorted_checks()
-        ]
-        return self._respond(request, [c for c in found if keep(c)], index)
+        def select() -> Iterable[tuple[NodeEntries, Check]]:
+            for entries in self._visible_node(request, node):
+                yield from ((entries, c) for c in entries.sorted_checks())
+
+        return await self._checks_read(request, node, "Missing node name", select)
 
     def _visible_node(self, request: web.Request, node: str) -> list[NodeEntries]:
         # health/node and catalog/node take no ?node-meta

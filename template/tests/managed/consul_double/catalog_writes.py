@@ -56,34 +56,27 @@ class CatalogWrites:
         ]
 
     async def _register(self, request: web.Request, _: str) -> web.Response:
-        try:
-            req = decode_register(load_json(await request.read()))
-        except DecodeError as exc:
-            raise HttpError(400, f"Request decode failed: {exc}") from None
+        req = await _decoded(request, decode_register)
         if req.peer_names():
             raise HttpError(500, "cannot register requests with PeerName in them")
         self._check_target(req.datacenter, req.node)
         req.datacenter = req.datacenter or self._datacenter
-        authorized = self._authorized(request)
-        try:
-            self._external.register(req, authorized)
-        except PermissionDenied as exc:
-            self._require(request, exc.permission, exc.name)
-        except CatalogWriteError as exc:
-            raise HttpError(500, str(exc)) from None
-        return self._respond(request, True, None)
+        return self._write(request, lambda ok: self._external.register(req, ok))
 
     async def _deregister(self, request: web.Request, _: str) -> web.Response:
-        try:
-            req = decode_deregister(load_json(await request.read()))
-        except DecodeError as exc:
-            raise HttpError(400, f"Request decode failed: {exc}") from None
+        req = await _decoded(request, decode_deregister)
         self._check_target(req.datacenter, req.node)
-        authorized = self._authorized(request)
         if req.peer_name:
+            self._authorized(request)  # an unknown token still fails
             return self._respond(request, True, None)  # no such peer: nothing to delete
+        return self._write(request, lambda ok: self._external.deregister(req, ok))
+
+    def _write(
+        self, request: web.Request, write: Callable[[bool], None]
+    ) -> web.Response:
+        """Run ``write`` (given whether the token may write) as Consul answers it."""
         try:
-            self._external.deregister(req, authorized)
+            write(self._authorized(request))
         except PermissionDenied as exc:
             self._require(request, exc.permission, exc.name)
         except CatalogWriteError as exc:
@@ -99,3 +92,10 @@ class CatalogWrites:
                 f"The Consul agent double does not take catalog writes for its own "
                 f"node {node!r}: use /v1/agent/service/register and deregister",
             )
+
+
+async def _decoded[T](request: web.Request, decode: Callable[[object], T]) -> T:
+    try:
+        return decode(load_json(await request.read()))
+    except DecodeError as exc:
+        raise HttpError(400, f"Request decode failed: {exc}") from None
