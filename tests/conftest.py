@@ -33,7 +33,11 @@ from scripts.rendering import (  # noqa: E402
 
 RENDER_UNDER_TEST = "effect"
 IMPORTS_A_RENDER = frozenset(
-    {"test_consul_agent_double.py", "test_consul_double_agent.py"}
+    {
+        "test_consul_agent_double.py",
+        "test_consul_double_agent.py",
+        "test_consul_double_catalog.py",
+    }
 )
 _RENDERS = pytest.StashKey[RenderCache]()
 

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import (
     Callable,
+    Iterable,
 )
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,11 @@ class Check:
     # As registered: what the API shows (Consul displays the requested Interval
     # and Timeout, while ``spec`` holds the floors and defaults actually used).
     declared: CheckSpec = field(default_factory=CheckSpec)
+    # A catalog-registered check shows the Interval/Timeout strings it was
+    # given (Consul stores them verbatim); None: derived from ``declared``.
+    interval_text: str | None = None
+    timeout_text: str | None = None
+    exposed_port: int = 0
 
 
 def effective_interval(spec: CheckSpec, minimum_ns: int) -> int:
@@ -72,16 +78,36 @@ class AgentState:
         self.checks: dict[str, Check] = {}
         self.name_index: dict[str, int] = {}  # Consul's "service.<name>" index
         self.services_index = 1  # Consul's "services" table index
+        self.checks_index = 1  # Consul's "checks" table index
+        self.nodes_index = 1  # Consul's "nodes" table index
         self._changed = asyncio.Event()
 
-    def bump(self, *names: str, catalog: bool = False) -> int:
+    def bump(
+        self,
+        *names: str,
+        catalog: bool = False,
+        checks: bool = False,
+        nodes: bool = False,
+    ) -> int:
+        """One raft write: ``names`` are the services whose index moves;
+        ``catalog``/``checks``/``nodes`` say which tables it changed."""
         self.index += 1
         for name in names:
             self.name_index[name] = self.index
         if catalog:
             self.services_index = self.index
+        if checks:
+            self.checks_index = self.index
+        if nodes:
+            self.nodes_index = self.index
         self._notify()
         return self.index
+
+    def mark(self, index: int, names: Iterable[str]) -> None:
+        """Give ``names`` the index of the write just bumped (waiters have not
+        run since: they see both at once)."""
+        for name in names:
+            self.name_index[name] = index
 
     def poke(self) -> None:
         """Wake waiters without a state change (they re-test and go on waiting)."""
@@ -111,12 +137,14 @@ class AgentState:
         self.checks.clear()
         self.name_index.clear()
         self.index = 1
-        self.services_index = 1
+        self.services_index = self.checks_index = self.nodes_index = 1
         self._notify()
 
     def rewind(self, to: int) -> None:
         self.index = min(self.index, to)
         self.services_index = min(self.services_index, to)
+        self.checks_index = min(self.checks_index, to)
+        self.nodes_index = min(self.nodes_index, to)
         for name, index in self.name_index.items():
             self.name_index[name] = min(index, to)
         self._notify()

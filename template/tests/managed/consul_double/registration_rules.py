@@ -40,23 +40,25 @@ def _meta_pair_error(key: str, value: str) -> str | None:
     return None
 
 
-def _meta_error(meta: Mapping[str, str]) -> str | None:
+def meta_error(meta: Mapping[str, str]) -> str | None:
+    """Consul's ValidateServiceMetadata, without the "Invalid Service Meta: " prefix."""
     if len(meta) > _META_MAX_PAIRS:
         return (
-            "Invalid Service Meta: Node metadata cannot contain more than "
-            f"{_META_MAX_PAIRS} key/value pairs"
+            f"Node metadata cannot contain more than {_META_MAX_PAIRS} key/value pairs"
         )
     for key, value in meta.items():
         reason = _meta_pair_error(key, value)
         if reason:
-            return (
-                "Invalid Service Meta: Couldn't load metadata pair "
-                f"('{key}', '{value}'): {reason}"
-            )
+            return f"Couldn't load metadata pair ('{key}', '{value}'): {reason}"
     return None
 
 
-def _weights_error(weights: Weights | None) -> str | None:
+def _meta_error(meta: Mapping[str, str]) -> str | None:
+    problem = meta_error(meta)
+    return None if problem is None else f"Invalid Service Meta: {problem}"
+
+
+def weights_error(weights: Weights | None) -> str | None:
     if weights is None:
         return None
     if weights.passing < 1:
@@ -110,7 +112,7 @@ def registration_error(spec: RegistrationSpec) -> str | None:
     if spec.address in ("0.0.0.0", "::", "[::]"):
         return "Invalid service address"
     return (
-        _weights_error(spec.weights)
+        weights_error(spec.weights)
         or _meta_error(spec.meta)
         or _checks_error(spec.check_specs())
     )
