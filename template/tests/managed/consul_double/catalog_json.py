@@ -1,6 +1,6 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""The JSON shapes of nodes, services and checks in Consul's catalog and health answers."""
+"""The JSON of nodes, services and checks in Consul's catalog and health answers."""
 
 from __future__ import annotations
 

@@ -113,6 +113,6 @@ def registration_error(spec: RegistrationSpec) -> str | None:
         return "Invalid service address"
     return (
         weights_error(spec.weights)
-        or meta_error(spec.meta)
+        or _meta_error(spec.meta)
         or _checks_error(spec.check_specs())
     )
