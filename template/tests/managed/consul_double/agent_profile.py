@@ -160,9 +160,9 @@ class AgentProfile:
 
     def _stats(self, counts: Mapping[str, int], index: int) -> dict[str, Any]:
         """Agent.Stats(): every value a string, as Consul prints them."""
-        raft_config = (
-            f"[{{Suffrage:Voter ID:{self.node_id} Address:{self.leader_addr}}}]"
-        )
+        # Go's %v of raft's server list: [{Suffrage:Voter ID:... Address:...}]
+        server = f"Suffrage:Voter ID:{self.node_id} Address:{self.leader_addr}"
+        raft_config = "[" + "{" + server + "}" + "]"
         serf = {
             "coordinate_resets": "0",
             "encrypted": "false",
