@@ -361,6 +361,26 @@ async def test_the_agents_own_node_is_in_the_catalog(catalog: Catalog) -> None:
     assert (await catalog.get(f"/v1/catalog/node/{own}")).json()["Node"]["Node"] == own
 
 
+async def test_the_servers_consul_service_is_in_the_catalog_not_the_agent(
+    catalog: Catalog,
+) -> None:
+    # The leader registers a `consul` service for every server (port 8300,
+    # no tags, Consul's meta); it is not a service of any agent.
+    entries = (await catalog.get("/v1/catalog/service/consul")).json()
+    assert entries
+    assert {e["ServiceID"] for e in entries} == {"consul"}
+    assert all(e["ServiceTags"] == [] for e in entries)
+    leader = (await catalog.get("/v1/status/leader")).json()
+    assert leader in [f"{e['Address']}:{e['ServicePort']}" for e in entries]
+    for entry in entries:
+        assert {"raft_version", "serf_protocol_current", "version"} <= set(
+            entry["ServiceMeta"]
+        )
+    healthy = (await catalog.get("/v1/health/service/consul", passing="true")).json()
+    assert {e["Node"]["Node"] for e in healthy} == {e["Node"] for e in entries}
+    assert "consul" not in (await catalog.get("/v1/agent/services")).json()
+
+
 @pytest.mark.parametrize(
     ("path", "empty"),
     [

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tests.managed.consul_double.agent_state import Registration
 from tests.managed.consul_double.constants import CONSUL_VERSION, OUTPUT_MAX_SIZE
+from tests.managed.consul_double.request_decoding import Weights
 
 SERVER_PORT: Final = 8300
 SERF_LAN_PORT: Final = 8301
@@ -92,6 +94,36 @@ class AgentProfile:
             "DelegateCur": 4,
         }
 
+    def server_service(self) -> Registration:
+        """The ``consul`` service the leader puts in the catalog for every
+        server (leader.go handleAliveMember): never an agent service, so
+        /v1/agent/services does not show it; catalog and health reads do."""
+        member = self.member()
+        return Registration(
+            id="consul",
+            name="consul",
+            tags=[],
+            address="",
+            port=SERVER_PORT,
+            meta={
+                "grpc_port": str(GRPC_PORT),
+                "grpc_tls_port": str(GRPC_TLS_PORT),
+                "non_voter": "false",
+                "raft_version": "3",
+                "read_replica": "false",
+                "serf_protocol_current": str(member["ProtocolCur"]),
+                "serf_protocol_max": str(member["ProtocolMax"]),
+                "serf_protocol_min": str(member["ProtocolMin"]),
+                "version": CONSUL_VERSION,
+            },
+            weights=Weights(passing=1, warning=1),
+            enable_tag_override=False,
+            tagged_addresses={},
+            kind="",
+            create_index=1,
+            modify_index=1,
+        )
+
     def self_json(
         self, meta: dict[str, str], counts: Mapping[str, int], index: int
     ) -> dict[str, Any]:
@@ -162,7 +194,7 @@ class AgentProfile:
         """Agent.Stats(): every value a string, as Consul prints them."""
         # Go's %v of raft's server list: [{Suffrage:Voter ID:... Address:...}]
         server = f"Suffrage:Voter ID:{self.node_id} Address:{self.leader_addr}"
-        raft_config = "[" + "{" + server + "}" + "]"
+        raft_config = "[{" + server + "}]"
         serf = {
             "coordinate_resets": "0",
             "encrypted": "false",

@@ -227,11 +227,8 @@ class CatalogReads:
         index = await self._blocking_index(
             request, blocking, lambda: self._state.services_index
         )
-        own = self._own_node().node.name
         result: dict[str, list[str]] = {}
         for entries in self._visible(request):
-            if entries.node.name == own:
-                result["consul"] = []  # the server's own service
             for svc in entries.sorted_services():
                 # ?filter= applies to each instance (the flat catalog entry)
                 if not keep(catalog_service_json(entries.node, svc)):
