@@ -21,7 +21,8 @@ from tests.managed.consul_double.request_decoding import (
 
 # What the double does not model is left out of these schemas, so a body using
 # it is refused ("unknown field") instead of being accepted and dropped:
-# Service.Proxy/Connect/Locality, the node's Locality, namespaces and partitions (Enterprise).
+# Service.Proxy/Connect/Locality, the node's Locality, namespaces and
+# partitions (Enterprise).
 
 
 @dataclass
