@@ -38,7 +38,7 @@ from scripts.bench_discovery import discovery_benchmark
 from scripts.bench_failover import failover_benchmark
 from scripts.bench_http import http_benchmark
 from scripts.bench_idle import quiet_benchmark, start_idle_window
-from scripts.bench_node import NodeRun
+from scripts.bench_node_process import NodeRun
 from scripts.measure_watch_memory import watch_memory_figures
 from scripts.rendering import (
     RenderedPackage,

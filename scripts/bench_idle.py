@@ -35,7 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from scripts.bench_node import DEADLINE_S, NodeRun
+from scripts.bench_node_process import DEADLINE_S, NodeRun
 from scripts.rendering import RenderedPackage
 
 DEPENDENCY = "bench-idle-dependency"

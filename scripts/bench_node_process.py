@@ -1,4 +1,8 @@
-"""One node process of a render for the benchmarks, against an in-process double."""
+"""One node process of a render for the benchmarks, against an in-process double.
+
+Not ``bench_node.py``: that is the bench render's package name, and a script
+run from ``scripts/`` (measure_watch_memory.py) would import this file instead.
+"""
 
 from __future__ import annotations
 
