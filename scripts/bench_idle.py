@@ -117,6 +117,7 @@ async def idle_window(package: RenderedPackage, double_module: Any) -> list[str]
         counted = len(double.requests) - seen
     return [
         f"idle_requests_per_minute: {counted * 60 / window_s:.2f} requests/min",
+        "idle_requests_per_minute goal (at most): 1 requests/min",
         f"idle_requests_window: {window_s:.0f} s ({counted} requests)",
     ]
 
@@ -166,6 +167,8 @@ async def state_loss(
             for kind, median in medians.items()
         ),
         f"state_loss_to_reregistered: {max(medians.values()):.1f} ms",
+        "state_loss_to_reregistered goal (at most): 1000 ms",
+        f"state_loss check interval: {package.answers['check_interval']}",
     ]
 
 
