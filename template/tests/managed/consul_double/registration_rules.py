@@ -11,6 +11,7 @@ from collections.abc import (
 from typing import Final
 
 from tests.managed.consul_double.constants import STATUSES
+from tests.managed.consul_double.mesh_rules import multierror, service_errors
 from tests.managed.consul_double.request_decoding import (
     CheckSpec,
     RegistrationSpec,
@@ -94,19 +95,34 @@ def check_error(spec: CheckSpec) -> str | None:
     return None
 
 
-def _checks_error(specs: Iterable[CheckSpec]) -> str | None:
+def _checks_error(
+    specs: Iterable[CheckSpec], prefix: str = "Invalid check"
+) -> str | None:
     specs = list(specs)
     for spec in specs:
         problem = check_error(spec)
         if problem:
-            return f"Invalid check: {problem}"
+            return f"{prefix}: {problem}"
     if any(spec.status and spec.status not in STATUSES for spec in specs):
         return "Status for checks must 'passing', 'warning', 'critical'"
     return None
 
 
+def _service_error(spec: RegistrationSpec) -> str | None:
+    errors = service_errors(spec, agent_assists=False)
+    return f"Validation failed: {multierror(errors)}" if errors else None
+
+
+def _sidecar_checks_error(spec: RegistrationSpec) -> str | None:
+    sidecar = spec.connect.sidecar_service
+    if sidecar is None:
+        return None
+    return _checks_error(sidecar.check_specs(), "Invalid check in sidecar_service")
+
+
 def registration_error(spec: RegistrationSpec) -> str | None:
-    """Steps 2-6 of the contract's validation order (decode is step 1)."""
+    """Steps 2-6 of the contract's validation order (decode is step 1), with
+    NodeService.Validate between the meta and the checks, as Consul runs it."""
     if not spec.name:
         return "Missing service name"
     if spec.address in ("0.0.0.0", "::", "[::]"):
@@ -114,5 +130,7 @@ def registration_error(spec: RegistrationSpec) -> str | None:
     return (
         weights_error(spec.weights)
         or _meta_error(spec.meta)
+        or _service_error(spec)
         or _checks_error(spec.check_specs())
+        or _sidecar_checks_error(spec)
     )
