@@ -374,3 +374,66 @@ async def test_sidecar_ports_are_the_lowest_free_ones_of_the_range(
 async def _double_session(double: ConsulAgentDouble) -> AsyncIterator[Agent]:
     async for one in agent_session(ConsulAgentHandle(double.address, double)):
         yield one
+
+
+async def test_health_connect_lists_the_proxies_of_a_service(
+    agent: Agent, name: str
+) -> None:
+    body = {"Name": name, "Port": 8080, "Connect": {"SidecarService": {}}}
+    assert (await agent.register(body)).status == 200
+    entries = await agent.get_json(f"/v1/health/connect/{name}")
+    assert [e["Service"]["ID"] for e in entries] == [f"{name}-sidecar-proxy"]
+    service = entries[0]["Service"]
+    assert service["Kind"] == "connect-proxy"
+    assert service["Proxy"]["DestinationServiceName"] == name
+    assert await agent.get_json(f"/v1/health/connect/{name}-sidecar-proxy") == []
+
+
+# --------------------------------------------------------------------------- #
+# Kind and Proxy in a catalog registration                                    #
+# --------------------------------------------------------------------------- #
+
+
+def _external_proxy(node: str, name: str, **service: Any) -> dict[str, Any]:
+    return {
+        "Node": node,
+        "Address": "192.0.2.10",
+        "Service": {"Service": name, "Kind": "connect-proxy", **service},
+    }
+
+
+async def test_a_catalog_proxy_is_stored_as_given(agent: Agent, name: str) -> None:
+    node = f"node-{name}"
+    upstream = {"DestinationName": "db", "LocalBindPort": 9191}
+    proxy = {"DestinationServiceName": "web", "Upstreams": [upstream]}
+    body = _external_proxy(node, name, Port=21000, Proxy=proxy)
+    try:
+        answer = await agent.call("PUT", "/v1/catalog/register", body=body)
+        assert answer.status == 200, answer.text
+        [flat] = await agent.get_json(f"/v1/catalog/service/{name}")
+        assert flat["ServiceKind"] == "connect-proxy"
+        # No ServiceDefinition.NodeService() here: DestinationType stays "".
+        assert flat["ServiceProxy"]["Upstreams"] == [
+            {
+                "DestinationType": "",
+                "DestinationName": "db",
+                "Datacenter": "",
+                "LocalBindPort": 9191,
+                "MeshGateway": {},
+            }
+        ]
+    finally:
+        await agent.call("PUT", "/v1/catalog/deregister", body={"Node": node})
+
+
+async def test_a_catalog_proxy_is_validated_as_the_agent_validates(
+    agent: Agent, name: str
+) -> None:
+    proxy = {"DestinationServiceName": "web"}
+    body = _external_proxy(f"node-{name}", name, Proxy=proxy)
+    answer = await agent.call("PUT", "/v1/catalog/register", body=body)
+    assert (answer.status, answer.text) == (
+        500,
+        "1 error occurred:\n\t* Port or SocketPath must be set for a connect-proxy\n\n",
+    )
+    assert await agent.get_json(f"/v1/catalog/service/{name}") == []

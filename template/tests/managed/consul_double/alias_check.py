@@ -1,6 +1,6 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""Consul's local alias check (CheckAlias.processChecks): a service's health, mirrored."""
+"""Consul's local alias check (CheckAlias.processChecks): mirrored health."""
 
 from __future__ import annotations
 

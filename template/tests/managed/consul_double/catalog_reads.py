@@ -21,6 +21,7 @@ from tests.managed.consul_double.catalog_json import (
     service_json,
 )
 from tests.managed.consul_double.catalog_records import NodeEntries
+from tests.managed.consul_double.connect_proxy import CONNECT_PROXY
 from tests.managed.consul_double.constants import PASSING
 from tests.managed.consul_double.external_catalog import ExternalCatalog
 from tests.managed.consul_double.filter_expression import request_filter
@@ -53,6 +54,16 @@ def _with_name(entries: NodeEntries, name: str) -> list[Registration]:
     return [s for s in entries.sorted_services() if s.name == name]
 
 
+def _connect_instances(entries: NodeEntries, name: str) -> list[Registration]:
+    """Consul's connect view of ``name``: its proxies and its native instances."""
+    return [
+        s
+        for s in entries.sorted_services()
+        if (s.kind == CONNECT_PROXY and s.proxy.get("DestinationServiceName") == name)
+        or (s.name == name and s.connect_native)
+    ]
+
+
 class CatalogReads:
     """The read handlers; the server wires ``routes()`` in.
 
@@ -80,6 +91,7 @@ class CatalogReads:
     def routes(self) -> list[Route]:
         table = [
             ("/v1/health/service/", self._health_service),
+            ("/v1/health/connect/", self._health_connect),
             ("/v1/health/checks/", self._health_checks),
             ("/v1/health/state/", self._health_state),
             ("/v1/health/node/", self._health_node),
@@ -137,17 +149,38 @@ class CatalogReads:
     # ---- /v1/health -------------------------------------------------------- #
 
     async def _health_service(self, request: web.Request, name: str) -> web.Response:
+        return await self._instances_read(
+            request, name, _with_name, lambda: self._service_index(name)
+        )
+
+    async def _health_connect(self, request: web.Request, name: str) -> web.Response:
+        # Simplified index: any write to the services or checks tables (Consul
+        # keeps a "connect-service.<name>" one).
+        return await self._instances_read(
+            request,
+            name,
+            _connect_instances,
+            lambda: max(self._state.services_index, self._state.checks_index),
+        )
+
+    async def _instances_read(
+        self,
+        request: web.Request,
+        name: str,
+        select: Callable[[NodeEntries, str], list[Registration]],
+        index_of: Callable[[], int],
+    ) -> web.Response:
+        """health/service and health/connect: ``select``'s instances of ``name``
+        with their node and checks, ``?passing``, ``?tag`` and ``?filter``."""
         blocking = parse_blocking(request)  # Consul parses ?wait/?index first
         _require(name, "Missing service name")
         passing = query_flag(request, "passing")
         keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._service_index(name)
-        )
+        index = await self._blocking_index(request, blocking, index_of)
         tags = request.query.getall("tag", [])
         found = []
         for entries in self._visible(request):
-            for svc in tagged(_with_name(entries, name), tags):
+            for svc in tagged(select(entries, name), tags):
                 entry = health_entry(entries, svc)
                 if passing and any(c["Status"] != PASSING for c in entry["Checks"]):
                     continue

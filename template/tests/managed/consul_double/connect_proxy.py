@@ -150,11 +150,15 @@ _PROXY: Final = Schema(
 )
 
 
-def decode_proxy(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A register body's ``Proxy``, as ServiceDefinition.NodeService() keeps it:
-    an upstream without DestinationType is a "service" one (CE leaves its
-    DestinationNamespace/Partition empty)."""
-    proxy = _PROXY.decode(dict(raw), "ServiceDefinition.Proxy")
+def decode_proxy(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A body's ``Proxy`` (ConnectProxyConfig.UnmarshalJSON: strict)."""
+    return _PROXY.decode(dict(raw), where)
+
+
+def default_upstream_types(proxy: dict[str, Any]) -> dict[str, Any]:
+    """What ServiceDefinition.NodeService() adds to an agent registration's
+    proxy: an upstream without DestinationType is a "service" one (CE leaves
+    its DestinationNamespace/Partition empty). A catalog write keeps it as is."""
     for upstream in proxy.get("Upstreams", []):
         upstream["DestinationType"] = (
             upstream.get("DestinationType") or UPSTREAM_SERVICE
