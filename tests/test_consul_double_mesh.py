@@ -364,7 +364,8 @@ async def test_sidecar_ports_are_the_lowest_free_ones_of_the_range(
 ) -> None:
     async for agent in _double_session(consul_double):
         for service in ("a", "b"):
-            body = {"Name": service, "Port": 8080, "Connect": {"SidecarService": {}}}
+            sidecar: dict[str, Any] = {"SidecarService": {}}
+            body = {"Name": service, "Port": 8080, "Connect": sidecar}
             assert (await agent.register(body)).status == 200
         services = consul_double.services()
         ports = [services[f"{s}-sidecar-proxy"]["Port"] for s in ("a", "b")]
