@@ -176,6 +176,20 @@ async def test_a_proxy_on_a_typical_service_is_stored_not_shown_by_the_agent(
             {"Connect": {"Native": True}},
             ("Port or SocketPath must be set for a Connect native service.",),
         ),
+        (
+            {
+                "Kind": "connect-proxy",
+                "Port": 21903,
+                "Proxy": {
+                    "DestinationServiceName": "web",
+                    "Config": {"envoy_hcp_metrics_bind_socket_dir": "d" * 71},
+                },
+            },
+            (
+                "Proxy.Config: envoy_hcp_metrics_bind_socket_dir length 71 exceeds "
+                "max 70",
+            ),
+        ),
     ],
 )
 async def test_mesh_registrations_are_validated_as_consul_does(
@@ -184,6 +198,25 @@ async def test_mesh_registrations_are_validated_as_consul_does(
     answer = await agent.register({"Name": name, **extra})
     assert (answer.status, answer.text) == (400, _validation_failed(*errors))
     assert name not in await _services(agent)
+
+
+async def test_a_mesh_gateway_may_carry_the_wan_federation_meta_key(
+    agent: Agent, name: str
+) -> None:
+    meta = {"consul-wan-federation": "1"}
+    body = {"Name": name, "Kind": "mesh-gateway", "Port": 8443, "Meta": meta}
+    answer = await agent.register(body)
+    assert answer.status == 200, answer.text
+    service = await agent.get_json(f"/v1/agent/service/{name}")
+    assert (service["Kind"], service["Meta"]) == ("mesh-gateway", meta)
+    assert service["Proxy"] == {"MeshGateway": {}, "Expose": {}}
+    typical = await agent.register({"Name": f"{name}-t", "Meta": meta})
+    assert (typical.status, typical.text) == (
+        400,
+        "Invalid Service Meta: Couldn't load metadata pair "
+        "('consul-wan-federation', '1'): Key prefix 'consul-' is reserved for "
+        "internal use",
+    )
 
 
 async def test_duplicate_upstreams_are_named_by_their_key(

@@ -100,7 +100,9 @@ class ExternalCatalog:
             raise PermissionDenied("node:write", req.node)
         for check in checks:
             self._vet_check(req, check, existing, authorized)
-        if req.service is not None and (problem := meta_error(req.service.meta)):
+        if req.service is not None and (
+            problem := meta_error(req.service.meta, req.service.kind)
+        ):
             raise CatalogWriteError(
                 f"failed inserting service: Invalid Service Meta for node "
                 f"{req.node} and serviceID {req.service.id}: {problem}"

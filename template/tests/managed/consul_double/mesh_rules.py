@@ -21,6 +21,9 @@ from tests.managed.consul_double.connect_proxy import (
 from tests.managed.consul_double.go_durations import go_quote
 from tests.managed.consul_double.request_decoding import RegistrationSpec
 
+# validateOpaqueProxyConfig: a socket path's limit on the BSDs and macOS.
+_SOCKET_DIR_KEY: Final = "envoy_hcp_metrics_bind_socket_dir"
+_SOCKET_DIR_MAX: Final = 70
 _DEFAULT_PARTITION: Final = "default"
 _WILDCARD: Final = "*"
 # Go prints its map of allowed protocols in random order; sorted here.
@@ -83,6 +86,12 @@ def _connect_proxy_errors(spec: RegistrationSpec) -> list[str]:
         )
     if spec.connect.native:
         errors.append("A Proxy cannot also be Connect Native, only typical services")
+    socket_dir = spec.proxy.get("Config", {}).get(_SOCKET_DIR_KEY)
+    if isinstance(socket_dir, str) and len(socket_dir.encode()) > _SOCKET_DIR_MAX:
+        errors.append(
+            f"Proxy.Config: {_SOCKET_DIR_KEY} length {len(socket_dir.encode())} "
+            f"exceeds max {_SOCKET_DIR_MAX}"
+        )
     errors += _upstreams_errors(spec.proxy.get("Upstreams", []))
     errors += _expose_errors(spec.proxy.get("Expose", {}).get("Paths", []))
     return errors

@@ -38,7 +38,7 @@ def sidecar_spec(parent: RegistrationSpec, parent_id: str) -> RegistrationSpec |
     given = parent.connect.sidecar_service
     if given is None:
         return None
-    problem = meta_error(given.meta)
+    problem = meta_error(given.meta, given.kind)
     if problem:
         raise HttpError(400, f"Invalid SidecarService: {problem}")
     proxy = dict(given.proxy)
