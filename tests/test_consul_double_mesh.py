@@ -19,13 +19,15 @@ import pytest
 from agent_http_support import Agent, agent_session
 from tests.managed.agent_handle import (  # fixtures the tests below take
     ConsulAgentHandle,
+    DoubleFactory,
     consul_agent,
     consul_double,
+    consul_double_factory,
 )
 from tests.managed.consul_agent_double import ConsulAgentDouble
 from tests.managed.helpers import wait_until
 
-__all__ = ["consul_agent", "consul_double"]
+__all__ = ["consul_agent", "consul_double", "consul_double_factory"]
 
 SIDECAR_PORTS = range(21000, 21256)  # Consul's default sidecar_min/max_port
 
@@ -403,6 +405,25 @@ async def test_sidecar_ports_are_the_lowest_free_ones_of_the_range(
         services = consul_double.services()
         ports = [services[f"{s}-sidecar-proxy"]["Port"] for s in ("a", "b")]
         assert ports == [21000, 21001]
+
+
+async def test_a_sidecars_own_token_vouches_for_it(
+    consul_double_factory: DoubleFactory,
+) -> None:
+    double = await consul_double_factory(acl_tokens={"root"})
+    async for agent in _double_session(double):
+        path = "/v1/agent/service/register"
+        sidecar = {"SidecarService": {"Token": "not-a-token"}}
+        body = {"Name": "web", "Port": 8080, "Connect": sidecar}
+        refused = await agent.call("PUT", path, body=body, token="root")
+        assert (refused.status, refused.text) == (403, "ACL not found")
+        assert double.services() == {}
+        sidecar["SidecarService"]["Token"] = "root"
+        anonymous = await agent.call("PUT", path, body=body)
+        assert anonymous.status == 403  # the parent still needs its own right
+        accepted = await agent.call("PUT", path, body=body, token="root")
+        assert accepted.status == 200
+        assert set(double.services()) == {"web", "web-sidecar-proxy"}
 
 
 async def _double_session(double: ConsulAgentDouble) -> AsyncIterator[Agent]:
