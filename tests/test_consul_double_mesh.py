@@ -492,3 +492,14 @@ async def test_a_catalog_proxy_is_validated_as_the_agent_validates(
         "1 error occurred:\n\t* Port or SocketPath must be set for a connect-proxy\n\n",
     )
     assert await agent.get_json(f"/v1/catalog/service/{name}") == []
+
+
+async def test_catalog_connect_lists_the_proxies_flat(agent: Agent, name: str) -> None:
+    body = {"Name": name, "Port": 8080, "Connect": {"SidecarService": {}}}
+    assert (await agent.register(body)).status == 200
+    [flat] = await agent.get_json(f"/v1/catalog/connect/{name}")
+    assert (flat["ServiceID"], flat["ServiceKind"]) == (
+        f"{name}-sidecar-proxy",
+        "connect-proxy",
+    )
+    assert flat["ServiceProxy"]["DestinationServiceID"] == name

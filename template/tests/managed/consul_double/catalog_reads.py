@@ -97,6 +97,7 @@ class CatalogReads:
             ("/v1/health/node/", self._health_node),
             ("/v1/catalog/services", self._catalog_services),
             ("/v1/catalog/service/", self._catalog_service),
+            ("/v1/catalog/connect/", self._catalog_connect),
             ("/v1/catalog/nodes", self._catalog_nodes),
             ("/v1/catalog/node/", self._catalog_node),
             ("/v1/catalog/datacenters", self._catalog_datacenters),
@@ -155,7 +156,7 @@ class CatalogReads:
 
     async def _health_connect(self, request: web.Request, name: str) -> web.Response:
         # Simplified index: any write to the services or checks tables (Consul
-        # keeps a "connect-service.<name>" one).
+        # keeps a "connect-service.<name>" one; catalog/connect: services only).
         return await self._instances_read(
             request,
             name,
@@ -240,17 +241,32 @@ class CatalogReads:
     # ---- /v1/catalog ------------------------------------------------------- #
 
     async def _catalog_service(self, request: web.Request, name: str) -> web.Response:
+        return await self._flat_read(
+            request, name, _with_name, lambda: self._service_index(name)
+        )
+
+    async def _catalog_connect(self, request: web.Request, name: str) -> web.Response:
+        return await self._flat_read(
+            request, name, _connect_instances, lambda: self._state.services_index
+        )
+
+    async def _flat_read(
+        self,
+        request: web.Request,
+        name: str,
+        select: Callable[[NodeEntries, str], list[Registration]],
+        index_of: Callable[[], int],
+    ) -> web.Response:
+        """catalog/service and catalog/connect: ``select``'s flat entries."""
         blocking = parse_blocking(request)
         _require(name, "Missing service name")
         keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._service_index(name)
-        )
+        index = await self._blocking_index(request, blocking, index_of)
         tags = request.query.getall("tag", [])
         found = [
             catalog_service_json(entries.node, svc)
             for entries in self._visible(request)
-            for svc in tagged(_with_name(entries, name), tags)
+            for svc in tagged(select(entries, name), tags)
         ]
         return self._respond(request, [e for e in found if keep(e)], index)
 
