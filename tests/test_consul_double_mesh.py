@@ -503,3 +503,44 @@ async def test_catalog_connect_lists_the_proxies_flat(agent: Agent, name: str) -
         "connect-proxy",
     )
     assert flat["ServiceProxy"]["DestinationServiceID"] == name
+
+
+async def test_an_alias_of_a_service_on_another_node_follows_the_catalog(
+    agent: Agent, name: str
+) -> None:
+    node = f"node-{name}"
+
+    def external(status: str, output: str) -> dict[str, Any]:
+        check = {"CheckID": f"{name}-check", "Name": "db ok", "ServiceID": name}
+        return {
+            "Node": node,
+            "Address": "192.0.2.10",
+            "Service": {"Service": name},
+            "Check": {**check, "Status": status, "Output": output},
+        }
+
+    alias_id = f"{name}-alias"
+    alias = {"ID": alias_id, "Name": "db alias", "AliasNode": node}
+
+    async def shows(expected: tuple[str, str]) -> bool:
+        check = (await agent.get_json("/v1/agent/checks"))[alias_id]
+        return (check["Status"], check["Output"]) == expected
+
+    try:
+        written = await agent.call(
+            "PUT", "/v1/catalog/register", body=external("passing", "")
+        )
+        assert written.status == 200, written.text
+        body = {**alias, "AliasService": name}
+        answer = await agent.call("PUT", "/v1/agent/check/register", body=body)
+        assert answer.status == 200, answer.text
+        passing = ("passing", "All checks passing.")
+        await wait_until(lambda: shows(passing), message="the alias passing")
+        failing = external("critical", "down")
+        written = await agent.call("PUT", "/v1/catalog/register", body=failing)
+        assert written.status == 200, written.text
+        down = ("critical", 'Aliased check "db ok" failing: down')
+        await wait_until(lambda: shows(down), message="the alias critical")
+    finally:
+        await agent.call("PUT", f"/v1/agent/check/deregister/{alias_id}")
+        await agent.call("PUT", "/v1/catalog/deregister", body={"Node": node})

@@ -11,10 +11,11 @@ from tests.managed.consul_double.constants import CRITICAL, PASSING, WARNING
 
 
 def alias_result(
-    checks: Iterable[Check], service_id: str, service_exists: bool
+    checks: Iterable[Check], service_id: str, service_exists: bool, node: str = ""
 ) -> tuple[str, str]:
-    """(status, output) of an alias of the local service ``service_id``: the
-    node's checks count too; critical wins, then warning."""
+    """(status, output) of an alias of ``service_id`` (empty: of the node) on
+    ``node`` (empty: this agent), given that node's checks: its node checks
+    count too; critical wins, then warning."""
     health, output, found = PASSING, "No checks found.", False
     # Go walks a map (random order); by check ID here, so a tie is stable.
     for check in sorted(checks, key=lambda c: c.check_id):
@@ -30,6 +31,6 @@ def alias_result(
         elif health == PASSING:
             output = "All checks passing."
     if not found and not service_exists:
-        # The agent's alias names no node: Consul prints an empty one.
-        return CRITICAL, f"Service {service_id} could not be found on node "
+        # A local alias names no node: Consul prints an empty one.
+        return CRITICAL, f"Service {service_id} could not be found on node {node}"
     return health, output
