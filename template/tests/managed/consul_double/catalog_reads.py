@@ -170,18 +170,24 @@ class CatalogReads:
         name: str,
         select: Callable[[NodeEntries, str], list[Registration]],
         index_of: Callable[[], int],
+        *,
+        health: bool = True,
     ) -> web.Response:
-        """health/service and health/connect: ``select``'s instances of ``name``
-        with their node and checks, ``?passing``, ``?tag`` and ``?filter``."""
+        """health/service|connect (``health``: with node and checks, and
+        ``?passing``) and catalog/service|connect (flat entries): ``select``'s
+        instances of ``name``, with ``?tag`` and ``?filter``."""
         blocking = parse_blocking(request)  # Consul parses ?wait/?index first
         _require(name, "Missing service name")
-        passing = query_flag(request, "passing")
+        passing = health and query_flag(request, "passing")
         keep = request_filter(request)
         index = await self._blocking_index(request, blocking, index_of)
         tags = request.query.getall("tag", [])
         found = []
         for entries in self._visible(request):
             for svc in tagged(select(entries, name), tags):
+                if not health:
+                    found.append(catalog_service_json(entries.node, svc))
+                    continue
                 entry = health_entry(entries, svc)
                 if passing and any(c["Status"] != PASSING for c in entry["Checks"]):
                     continue
@@ -241,34 +247,18 @@ class CatalogReads:
     # ---- /v1/catalog ------------------------------------------------------- #
 
     async def _catalog_service(self, request: web.Request, name: str) -> web.Response:
-        return await self._flat_read(
-            request, name, _with_name, lambda: self._service_index(name)
+        return await self._instances_read(
+            request, name, _with_name, lambda: self._service_index(name), health=False
         )
 
     async def _catalog_connect(self, request: web.Request, name: str) -> web.Response:
-        return await self._flat_read(
-            request, name, _connect_instances, lambda: self._state.services_index
+        return await self._instances_read(
+            request,
+            name,
+            _connect_instances,
+            lambda: self._state.services_index,
+            health=False,
         )
-
-    async def _flat_read(
-        self,
-        request: web.Request,
-        name: str,
-        select: Callable[[NodeEntries, str], list[Registration]],
-        index_of: Callable[[], int],
-    ) -> web.Response:
-        """catalog/service and catalog/connect: ``select``'s flat entries."""
-        blocking = parse_blocking(request)
-        _require(name, "Missing service name")
-        keep = request_filter(request)
-        index = await self._blocking_index(request, blocking, index_of)
-        tags = request.query.getall("tag", [])
-        found = [
-            catalog_service_json(entries.node, svc)
-            for entries in self._visible(request)
-            for svc in tagged(select(entries, name), tags)
-        ]
-        return self._respond(request, [e for e in found if keep(e)], index)
 
     async def _catalog_services(self, request: web.Request, _: str) -> web.Response:
         blocking = parse_blocking(request)
