@@ -37,6 +37,7 @@ IMPORTS_A_RENDER = frozenset(
         "test_consul_agent_double.py",
         "test_consul_double_agent.py",
         "test_consul_double_catalog.py",
+        "test_consul_double_mesh.py",
     }
 )
 _RENDERS = pytest.StashKey[RenderCache]()

@@ -2,7 +2,8 @@
 
 ``GET /`` and unknown paths (agent/http.go Index), /v1/agent/self and
 /v1/agent/members with /v1/status/*, script checks, the register fields the
-double models or refuses, and the response headers of each kind of endpoint.
+double models (the mesh's: test_consul_double_mesh.py), and the response
+headers of each kind of endpoint.
 Tests taking ``consul_agent`` hold for a real Consul 1.20-1.22 agent too
 (CONSUL_HTTP_ADDR); ``consul_double`` / ``consul_double_factory`` ones use the
 double's own options.
@@ -10,15 +11,12 @@ double's own options.
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
-import aiohttp
 import pytest
+from agent_http_support import Agent, agent_session
 from tests.managed.agent_handle import (  # fixtures the tests below take
     ConsulAgentHandle,
     DoubleFactory,
@@ -47,63 +45,14 @@ QUERY_META = (
 )
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    text: str
-    headers: dict[str, str]  # keys lowercased
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@dataclass
-class Agent:
-    """Raw HTTP to one agent; deregisters the services it registered."""
-
-    session: aiohttp.ClientSession
-    url: str
-    registered: list[str] = field(default_factory=list)
-
-    async def call(
-        self, method: str, path: str, *, body: object = None, **params: str
-    ) -> Answer:
-        async with self.session.request(
-            method, path, json=body, params=params, allow_redirects=False
-        ) as response:
-            text = await response.text()
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            return Answer(response.status, text, headers)
-
-    async def register(self, body: dict[str, Any]) -> Answer:
-        answer = await self.call("PUT", "/v1/agent/service/register", body=body)
-        if answer.status == 200:
-            self.registered.append(body.get("ID") or body["Name"])
-        return answer
-
-    async def get_json(self, path: str, **params: str) -> Any:
-        answer = await self.call("GET", path, **params)
-        assert answer.status == 200, answer.text
-        return answer.json()
-
-
-async def _agent(handle: ConsulAgentHandle) -> AsyncIterator[Agent]:
-    token = {"X-Consul-Token": handle.token} if handle.token else None
-    async with aiohttp.ClientSession(handle.base_url, headers=token) as session:
-        agent = Agent(session, handle.base_url)
-        yield agent
-        for service_id in agent.registered:
-            await agent.call("PUT", f"/v1/agent/service/deregister/{service_id}")
-
-
 @pytest.fixture
 async def agent(consul_agent: ConsulAgentHandle) -> AsyncIterator[Agent]:
-    async for one in _agent(consul_agent):
+    async for one in agent_session(consul_agent):
         yield one
 
 
 async def _double_agent(double: ConsulAgentDouble) -> AsyncIterator[Agent]:
-    async for one in _agent(ConsulAgentHandle(double.address, double)):
+    async for one in agent_session(ConsulAgentHandle(double.address, double)):
         yield one
 
 
@@ -393,31 +342,6 @@ async def test_a_locality_of_the_wrong_shape_is_a_decode_error(
         400,
         'Request decode failed: json: unknown field "Planet"',
     )
-
-
-@pytest.mark.parametrize(
-    ("extra", "field_name"),
-    [
-        ({"Kind": "connect-proxy", "Port": 21000}, "Kind"),
-        ({"Proxy": {"DestinationServiceName": "web"}}, "Proxy"),
-        ({"Connect": {"SidecarService": {}}}, "Connect.SidecarService"),
-        ({"Connect": {"sidecar_service": {"Port": 21000}}}, "Connect.SidecarService"),
-        ({"Connect": {"PeerMeta": {"SNI": ["x"]}}}, "Connect.PeerMeta"),
-        ({"Ports": [{"Name": "http", "Port": 80}]}, "Ports"),
-    ],
-)
-async def test_fields_the_double_does_not_model_are_refused(
-    consul_double: ConsulAgentDouble,
-    agent: Agent,
-    extra: dict[str, Any],
-    field_name: str,
-) -> None:
-    answer = await agent.register({"Name": "web", **extra})
-    assert answer.status == 400
-    assert answer.text.startswith(
-        f"The Consul agent double does not model {field_name}:"
-    )
-    assert consul_double.services() == {}
 
 
 # --------------------------------------------------------------------------- #

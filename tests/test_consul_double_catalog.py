@@ -408,11 +408,11 @@ async def test_double_refuses_what_it_does_not_model(
     consul_double: ConsulAgentDouble, catalog: Catalog, node: str, name: str
 ) -> None:
     body = external(node, name)
-    body["Service"]["Proxy"] = {"DestinationServiceName": "web"}
+    body["Service"]["Connect"] = {"Native": True}
     reply = await catalog.register(body)
     assert (reply.status, reply.text) == (
         400,
-        'Request decode failed: json: unknown field "Proxy"',
+        'Request decode failed: json: unknown field "Connect"',
     )
     own = {"Node": consul_double.node_name, "Address": "127.0.0.1"}
     reply = await catalog.register(own)

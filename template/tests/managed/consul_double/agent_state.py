@@ -33,6 +33,10 @@ class Registration:
     socket_path: str = ""
     locality: dict[str, str] | None = None  # {"region": ..., "zone": ...}
     connect_native: bool = False
+    proxy: dict[str, Any] = field(default_factory=dict)  # see connect_proxy
+    peer_meta: dict[str, Any] | None = None  # Connect.PeerMeta, Go names
+    # LocallyRegisteredAsSidecar: the parent's ID; deregistering it removes this.
+    sidecar_of: str = ""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.managed.consul_double.agent_state import Check, Registration
 from tests.managed.consul_double.catalog_records import CatalogNode, NodeEntries
+from tests.managed.consul_double.connect_proxy import catalog_proxy_json
 from tests.managed.consul_double.go_durations import format_go_duration
 from tests.managed.consul_double.request_decoding import CheckSpec
 
@@ -30,8 +31,13 @@ def weights_json(svc: Registration) -> dict[str, int]:
 
 
 def connect_json(svc: Registration) -> dict[str, Any]:
-    """structs.ServiceConnect: its fields are omitempty."""
-    return {"Native": True} if svc.connect_native else {}
+    """structs.ServiceConnect: its fields are omitempty (the agent keeps no
+    SidecarService: it registered the sidecar instead)."""
+    body: dict[str, Any] = {"Native": True} if svc.connect_native else {}
+    if svc.peer_meta is not None:
+        names = ("SNI", "SpiffeID", "Protocol")
+        body["PeerMeta"] = {k: svc.peer_meta[k] for k in names if svc.peer_meta.get(k)}
+    return body
 
 
 def locality_json(svc: Registration) -> dict[str, Any]:
@@ -46,7 +52,8 @@ def locality_json(svc: Registration) -> dict[str, Any]:
 
 def service_json(svc: Registration) -> dict[str, Any]:
     """A ``structs.NodeService``, as health and catalog/node answers show it."""
-    body: dict[str, Any] = {
+    body: dict[str, Any] = {"Kind": svc.kind} if svc.kind else {}
+    body |= {
         "ID": svc.id,
         "Service": svc.name,
         "Tags": list(svc.tags),
@@ -55,7 +62,7 @@ def service_json(svc: Registration) -> dict[str, Any]:
         "Port": svc.port,
         "Weights": weights_json(svc),
         "EnableTagOverride": svc.enable_tag_override,
-        "Proxy": {"Mode": "", "MeshGateway": {}, "Expose": {}},
+        "Proxy": catalog_proxy_json(svc.proxy),
         "Connect": connect_json(svc),
         "CreateIndex": svc.create_index,
         "ModifyIndex": svc.modify_index,
@@ -87,7 +94,7 @@ def catalog_service_json(node: CatalogNode, svc: Registration) -> dict[str, Any]
         "ServicePort": svc.port,
         "ServiceSocketPath": svc.socket_path,
         "ServiceEnableTagOverride": svc.enable_tag_override,
-        "ServiceProxy": {"Mode": "", "MeshGateway": {}, "Expose": {}},
+        "ServiceProxy": catalog_proxy_json(svc.proxy),
         "ServiceConnect": connect_json(svc),
         "CreateIndex": svc.create_index,
         "ModifyIndex": svc.modify_index,

@@ -21,6 +21,7 @@ from tests.managed.consul_double.catalog_json import (
     service_json,
 )
 from tests.managed.consul_double.catalog_records import NodeEntries
+from tests.managed.consul_double.connect_proxy import CONNECT_PROXY
 from tests.managed.consul_double.constants import PASSING
 from tests.managed.consul_double.external_catalog import ExternalCatalog
 from tests.managed.consul_double.filter_expression import request_filter
@@ -53,6 +54,16 @@ def _with_name(entries: NodeEntries, name: str) -> list[Registration]:
     return [s for s in entries.sorted_services() if s.name == name]
 
 
+def _connect_instances(entries: NodeEntries, name: str) -> list[Registration]:
+    """Consul's connect view of ``name``: its proxies and its native instances."""
+    return [
+        s
+        for s in entries.sorted_services()
+        if (s.kind == CONNECT_PROXY and s.proxy.get("DestinationServiceName") == name)
+        or (s.name == name and s.connect_native)
+    ]
+
+
 class CatalogReads:
     """The read handlers; the server wires ``routes()`` in.
 
@@ -80,11 +91,13 @@ class CatalogReads:
     def routes(self) -> list[Route]:
         table = [
             ("/v1/health/service/", self._health_service),
+            ("/v1/health/connect/", self._health_connect),
             ("/v1/health/checks/", self._health_checks),
             ("/v1/health/state/", self._health_state),
             ("/v1/health/node/", self._health_node),
             ("/v1/catalog/services", self._catalog_services),
             ("/v1/catalog/service/", self._catalog_service),
+            ("/v1/catalog/connect/", self._catalog_connect),
             ("/v1/catalog/nodes", self._catalog_nodes),
             ("/v1/catalog/node/", self._catalog_node),
             ("/v1/catalog/datacenters", self._catalog_datacenters),
@@ -137,17 +150,44 @@ class CatalogReads:
     # ---- /v1/health -------------------------------------------------------- #
 
     async def _health_service(self, request: web.Request, name: str) -> web.Response:
+        return await self._instances_read(
+            request, name, _with_name, lambda: self._service_index(name)
+        )
+
+    async def _health_connect(self, request: web.Request, name: str) -> web.Response:
+        # Simplified index: any write to the services or checks tables (Consul
+        # keeps a "connect-service.<name>" one; catalog/connect: services only).
+        return await self._instances_read(
+            request,
+            name,
+            _connect_instances,
+            lambda: max(self._state.services_index, self._state.checks_index),
+        )
+
+    async def _instances_read(
+        self,
+        request: web.Request,
+        name: str,
+        select: Callable[[NodeEntries, str], list[Registration]],
+        index_of: Callable[[], int],
+        *,
+        health: bool = True,
+    ) -> web.Response:
+        """health/service|connect (``health``: with node and checks, and
+        ``?passing``) and catalog/service|connect (flat entries): ``select``'s
+        instances of ``name``, with ``?tag`` and ``?filter``."""
         blocking = parse_blocking(request)  # Consul parses ?wait/?index first
         _require(name, "Missing service name")
-        passing = query_flag(request, "passing")
+        passing = health and query_flag(request, "passing")
         keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._service_index(name)
-        )
+        index = await self._blocking_index(request, blocking, index_of)
         tags = request.query.getall("tag", [])
         found = []
         for entries in self._visible(request):
-            for svc in tagged(_with_name(entries, name), tags):
+            for svc in tagged(select(entries, name), tags):
+                if not health:
+                    found.append(catalog_service_json(entries.node, svc))
+                    continue
                 entry = health_entry(entries, svc)
                 if passing and any(c["Status"] != PASSING for c in entry["Checks"]):
                     continue
@@ -207,19 +247,18 @@ class CatalogReads:
     # ---- /v1/catalog ------------------------------------------------------- #
 
     async def _catalog_service(self, request: web.Request, name: str) -> web.Response:
-        blocking = parse_blocking(request)
-        _require(name, "Missing service name")
-        keep = request_filter(request)
-        index = await self._blocking_index(
-            request, blocking, lambda: self._service_index(name)
+        return await self._instances_read(
+            request, name, _with_name, lambda: self._service_index(name), health=False
         )
-        tags = request.query.getall("tag", [])
-        found = [
-            catalog_service_json(entries.node, svc)
-            for entries in self._visible(request)
-            for svc in tagged(_with_name(entries, name), tags)
-        ]
-        return self._respond(request, [e for e in found if keep(e)], index)
+
+    async def _catalog_connect(self, request: web.Request, name: str) -> web.Response:
+        return await self._instances_read(
+            request,
+            name,
+            _connect_instances,
+            lambda: self._state.services_index,
+            health=False,
+        )
 
     async def _catalog_services(self, request: web.Request, _: str) -> web.Response:
         blocking = parse_blocking(request)

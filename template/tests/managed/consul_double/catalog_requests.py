@@ -10,6 +10,7 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tests.managed.consul_double.connect_proxy import decode_proxy
 from tests.managed.consul_double.request_decoding import (
     CHECK_TYPE_FIELDS,
     CheckSpec,
@@ -21,8 +22,8 @@ from tests.managed.consul_double.request_decoding import (
 
 # What the double does not model is left out of these schemas, so a body using
 # it is refused ("unknown field") instead of being accepted and dropped:
-# Service.Proxy/Connect/Locality, the node's Locality, namespaces and
-# partitions (Enterprise).
+# Service.Connect/Locality/SocketPath, the node's Locality, namespaces and
+# partitions (Enterprise). Service.Kind and Service.Proxy are modelled.
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ServiceRequest:
     enable_tag_override: bool = False
     peer_name: str = ""
     raft_index: int = 0  # CreateIndex/ModifyIndex: decoded, then replaced
+    proxy: dict[str, Any] = field(default_factory=dict)  # see connect_proxy
 
 
 @dataclass
@@ -157,6 +159,7 @@ _SERVICE_SCHEMA: Final = Schema(
         "Port": ("port", "int"),
         "Weights": ("weights", "weights"),
         "EnableTagOverride": ("enable_tag_override", "bool"),
+        "Proxy": ("proxy", "raw"),
         "PeerName": ("peer_name", "string"),
         **_RAFT_INDEX,
     },
@@ -231,6 +234,8 @@ def decode_register(raw: object) -> RegisterRequest:
     where = "RegisterRequest"
     if "service" in fields_:
         decoded = _SERVICE_SCHEMA.decode(fields_["service"], f"{where}.Service")
+        if "proxy" in decoded:
+            decoded["proxy"] = decode_proxy(decoded["proxy"], f"{where}.Service.Proxy")
         fields_["service"] = ServiceRequest(**decoded)
     if "check" in fields_:
         fields_["check"] = _check(fields_["check"], f"{where}.Check")

@@ -17,8 +17,9 @@ from tests.managed.consul_double.catalog_requests import (
     ServiceRequest,
 )
 from tests.managed.consul_double.constants import CRITICAL
+from tests.managed.consul_double.mesh_rules import multierror, service_errors
 from tests.managed.consul_double.registration_rules import meta_error, weights_error
-from tests.managed.consul_double.request_decoding import Weights
+from tests.managed.consul_double.request_decoding import RegistrationSpec, Weights
 
 _UUID_HEX: Final = re.compile(r"[0-9a-fA-F]*")
 
@@ -99,7 +100,9 @@ class ExternalCatalog:
             raise PermissionDenied("node:write", req.node)
         for check in checks:
             self._vet_check(req, check, existing, authorized)
-        if req.service is not None and (problem := meta_error(req.service.meta)):
+        if req.service is not None and (
+            problem := meta_error(req.service.meta, req.service.kind)
+        ):
             raise CatalogWriteError(
                 f"failed inserting service: Invalid Service Meta for node "
                 f"{req.node} and serviceID {req.service.id}: {problem}"
@@ -108,12 +111,16 @@ class ExternalCatalog:
 
     @staticmethod
     def _vet_service(service: ServiceRequest, authorized: bool) -> None:
-        if service.kind:
-            # Proxies and gateways need Proxy/Connect, which the double does not model.
-            raise CatalogWriteError(
-                f"the Consul agent double models typical services only, not Kind "
-                f'"{service.kind}"'
-            )
+        # servicePreApply: NodeService.Validate first, its text as the RPC error.
+        shape = RegistrationSpec(
+            name=service.service,
+            kind=service.kind,
+            port=service.port,
+            proxy=service.proxy,
+        )
+        errors = service_errors(shape, agent_assists=False)
+        if errors:
+            raise CatalogWriteError(multierror(errors))
         service.id = service.id or service.service
         if service.id and not service.service:
             raise CatalogWriteError(
@@ -234,7 +241,8 @@ class ExternalCatalog:
             weights=weights,
             enable_tag_override=req.enable_tag_override,
             tagged_addresses=dict(req.tagged_addresses),
-            kind="",
+            kind=req.kind,
+            proxy=req.proxy,
             create_index=previous.create_index if previous else 0,
             modify_index=previous.modify_index if previous else 0,
         )
