@@ -258,8 +258,10 @@ class ExternalCatalog:
             return service
         # ServiceNode.IsSameService does not compare the socket path and the
         # locality: a write changing only those is no write at all.
-        unseen = {"socket_path": previous.socket_path, "locality": previous.locality}
-        return None if replace(service, **unseen) == previous else service
+        same = replace(
+            service, socket_path=previous.socket_path, locality=previous.locality
+        )
+        return None if same == previous else service
 
     @staticmethod
     def _check_of(req: CheckRequest, entries: NodeEntries) -> Check | None:
