@@ -399,6 +399,114 @@ async def test_a_peer_that_does_not_exist_has_nothing(
     assert reply.json() == empty
 
 
+LOCALITY = {"Region": "eu-west-1", "Zone": "eu-west-1a"}
+
+
+def _socket_locality_connect(node: str, name: str) -> dict[str, Any]:
+    """``external`` with a socket path, localities and a native Connect."""
+    body = external(node, name, Locality={"Region": "eu-west-1"})
+    body["Service"] |= {
+        "SocketPath": f"/var/run/{name}.sock",
+        "Locality": LOCALITY,
+        "Connect": {"Native": True, "PeerMeta": {"Protocol": "http"}},
+    }
+    return body
+
+
+async def test_socket_path_locality_and_connect_are_stored_and_shown(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    assert (await catalog.register(_socket_locality_connect(node, name))).json()
+    connect = {"Native": True, "PeerMeta": {"Protocol": "http"}}
+    socket = f"/var/run/{name}.sock"
+
+    [flat] = (await catalog.get(f"/v1/catalog/service/{name}")).json()
+    assert (flat["ServiceSocketPath"], flat["ServiceConnect"]) == (socket, connect)
+    assert flat["ServiceLocality"] == LOCALITY
+    assert "Locality" not in flat  # ServiceNode carries no node locality
+
+    [entry] = (await catalog.get(f"/v1/health/service/{name}")).json()
+    assert entry["Node"]["Locality"] == {"Region": "eu-west-1"}
+    service = entry["Service"]
+    assert (service["SocketPath"], service["Connect"]) == (socket, connect)
+    assert service["Locality"] == LOCALITY
+
+    one = (await catalog.get(f"/v1/catalog/node/{node}")).json()
+    assert one["Node"]["Locality"] == {"Region": "eu-west-1"}
+    assert one["Services"][f"{name}-1"]["Locality"] == LOCALITY
+    nodes = (await catalog.get("/v1/catalog/nodes")).json()
+    assert next(n for n in nodes if n["Node"] == node)["Locality"] == {
+        "Region": "eu-west-1"
+    }
+    # a native instance is part of the service's connect view
+    native = (await catalog.get(f"/v1/catalog/connect/{name}")).json()
+    assert [e["ServiceID"] for e in native] == [f"{name}-1"]
+
+
+async def test_without_them_locality_is_absent_or_null_and_connect_empty(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    assert (await catalog.register(external(node, name))).json()
+    [flat] = (await catalog.get(f"/v1/catalog/service/{name}")).json()
+    # ServiceNode.ServiceLocality has no omitempty; the others do
+    assert (flat["ServiceLocality"], flat["ServiceConnect"]) == (None, {})
+    assert flat["ServiceSocketPath"] == ""
+    [entry] = (await catalog.get(f"/v1/health/service/{name}")).json()
+    assert "Locality" not in entry["Node"]
+    assert not {"Locality", "SocketPath"} & set(entry["Service"])
+    assert entry["Service"]["Connect"] == {}
+
+
+async def test_connect_native_is_validated_as_nodeservice_validate_does(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    body = external(node, name)
+    body["Service"] |= {"Port": 0, "Connect": {"Native": True}}
+    reply = await catalog.register(body)
+    assert (reply.status, reply.text) == (
+        500,
+        "1 error occurred:\n\t* Port or SocketPath must be set for a Connect "
+        "native service.\n\n",
+    )
+    assert (await catalog.get(f"/v1/catalog/service/{name}")).json() == []
+    body["Service"]["SocketPath"] = f"/var/run/{name}.sock"
+    assert (await catalog.register(body)).status == 200
+
+
+async def test_a_locality_of_the_wrong_shape_is_a_decode_error(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    body = external(node, name, Locality={"Planet": "earth"})
+    reply = await catalog.register(body)
+    assert (reply.status, reply.text) == (
+        400,
+        'Request decode failed: json: unknown field "Planet"',
+    )
+    body = external(node, name)
+    body["Service"]["Locality"] = {"Planet": "earth"}
+    reply = await catalog.register(body)
+    assert (reply.status, reply.text) == (
+        400,
+        'Request decode failed: json: unknown field "Planet"',
+    )
+
+
+async def test_a_write_changing_only_socket_path_or_locality_changes_nothing(
+    catalog: Catalog, node: str, name: str
+) -> None:
+    """Node.IsSame and ServiceNode.IsSameService do not compare them."""
+    assert (await catalog.register(_socket_locality_connect(node, name))).json()
+    before = await catalog.get(f"/v1/catalog/service/{name}")
+    changed = _socket_locality_connect(node, name)
+    changed["Locality"] = {"Region": "us-east-1"}
+    changed["Service"] |= {"SocketPath": "/other.sock", "Locality": {"Zone": "b"}}
+    assert (await catalog.register(changed)).json()
+    after = await catalog.get(f"/v1/catalog/service/{name}")
+    assert (after.index, after.json()) == (before.index, before.json())
+    one = (await catalog.get(f"/v1/catalog/node/{node}")).json()
+    assert one["Node"]["Locality"] == {"Region": "eu-west-1"}
+
+
 # --------------------------------------------------------------------------- #
 # what only the double does                                                   #
 # --------------------------------------------------------------------------- #
@@ -408,12 +516,10 @@ async def test_double_refuses_what_it_does_not_model(
     consul_double: ConsulAgentDouble, catalog: Catalog, node: str, name: str
 ) -> None:
     body = external(node, name)
-    body["Service"]["Connect"] = {"Native": True}
+    body["Service"]["Connect"] = {"SidecarService": {"Port": 21000}}
     reply = await catalog.register(body)
-    assert (reply.status, reply.text) == (
-        400,
-        'Request decode failed: json: unknown field "Connect"',
-    )
+    assert reply.status == 400 and "Service.Connect.SidecarService" in reply.text
+    assert (await catalog.get(f"/v1/catalog/service/{name}")).json() == []
     own = {"Node": consul_double.node_name, "Address": "127.0.0.1"}
     reply = await catalog.register(own)
     assert reply.status == 400 and "own node" in reply.text

@@ -14,16 +14,18 @@ from tests.managed.consul_double.request_decoding import CheckSpec
 
 
 def node_json(node: CatalogNode) -> dict[str, Any]:
-    return {
+    """A ``structs.Node``: its Locality is an omitempty pointer."""
+    body: dict[str, Any] = {
         "ID": node.id,
         "Node": node.name,
         "Address": node.address,
         "Datacenter": node.datacenter,
         "TaggedAddresses": node.tagged_addresses,
         "Meta": node.meta,
-        "CreateIndex": node.create_index,
-        "ModifyIndex": node.modify_index,
     }
+    if node.locality is not None:
+        body["Locality"] = _locality(node.locality)
+    return body | {"CreateIndex": node.create_index, "ModifyIndex": node.modify_index}
 
 
 def weights_json(svc: Registration) -> dict[str, int]:
@@ -40,14 +42,15 @@ def connect_json(svc: Registration) -> dict[str, Any]:
     return body
 
 
+def _locality(locality: dict[str, str]) -> dict[str, str]:
+    """A ``structs.Locality``: Region and Zone are omitempty."""
+    names = (("region", "Region"), ("zone", "Zone"))
+    return {go: locality[py] for py, go in names if locality.get(py)}
+
+
 def locality_json(svc: Registration) -> dict[str, Any]:
     """``{"Locality": {...}}`` when one was registered (omitempty pointer)."""
-    if svc.locality is None:
-        return {}
-    names = (("region", "Region"), ("zone", "Zone"))
-    return {
-        "Locality": {go: svc.locality[py] for py, go in names if svc.locality.get(py)}
-    }
+    return {} if svc.locality is None else {"Locality": _locality(svc.locality)}
 
 
 def service_json(svc: Registration) -> dict[str, Any]:
@@ -96,9 +99,11 @@ def catalog_service_json(node: CatalogNode, svc: Registration) -> dict[str, Any]
         "ServiceEnableTagOverride": svc.enable_tag_override,
         "ServiceProxy": catalog_proxy_json(svc.proxy),
         "ServiceConnect": connect_json(svc),
+        # a pointer without omitempty here: null when none was registered
+        "ServiceLocality": None if svc.locality is None else _locality(svc.locality),
         "CreateIndex": svc.create_index,
         "ModifyIndex": svc.modify_index,
-    } | {f"Service{k}": v for k, v in locality_json(svc).items()}
+    }
 
 
 def check_json(

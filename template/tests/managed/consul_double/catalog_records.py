@@ -24,11 +24,13 @@ class CatalogNode:
     datacenter: str
     tagged_addresses: dict[str, str] | None
     meta: dict[str, str] | None
+    locality: dict[str, str] | None = None  # {"region": ..., "zone": ...}
     create_index: int = 0
     modify_index: int = 0
 
     def same_as(self, other: CatalogNode) -> bool:
-        """Consul's Node.IsSame: everything but the raft indexes."""
+        """Consul's Node.IsSame: everything but the raft indexes and the
+        locality (so a write changing only the locality changes nothing)."""
         return (
             self.name,
             self.id,

@@ -16,14 +16,15 @@ from tests.managed.consul_double.request_decoding import (
     CheckSpec,
     DecodeError,
     Schema,
+    ServiceConnect,
     Weights,
     json_type,
 )
 
-# What the double does not model is left out of these schemas, so a body using
-# it is refused ("unknown field") instead of being accepted and dropped:
-# Service.Connect/Locality/SocketPath, the node's Locality, namespaces and
-# partitions (Enterprise). Service.Kind and Service.Proxy are modelled.
+# Namespace and Partition are left out of these schemas: Consul CE's
+# EnterpriseMeta is an empty struct, so a body using them is an unknown field
+# there too. Service.Connect decodes with the agent's own schema; its
+# SidecarService is refused by catalog_writes (not modelled in the catalog).
 
 
 @dataclass
@@ -38,11 +39,14 @@ class ServiceRequest:
     tagged_addresses: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    socket_path: str = ""
     weights: Weights | None = None
     enable_tag_override: bool = False
+    locality: dict[str, str] | None = None  # {"region": ..., "zone": ...}
     peer_name: str = ""
     raft_index: int = 0  # CreateIndex/ModifyIndex: decoded, then replaced
     proxy: dict[str, Any] = field(default_factory=dict)  # see connect_proxy
+    connect: ServiceConnect = field(default_factory=ServiceConnect)
 
 
 @dataclass
@@ -80,6 +84,7 @@ class RegisterRequest:
     service: ServiceRequest | None = None
     check: CheckRequest | None = None
     checks: list[CheckRequest] = field(default_factory=list)
+    locality: dict[str, str] | None = None  # the node's, shown by its reads
     skip_node_update: bool = False
     peer_name: str = ""
     token: str = ""  # Consul replaces it with the request's token
@@ -157,9 +162,12 @@ _SERVICE_SCHEMA: Final = Schema(
         "TaggedAddresses": ("tagged_addresses", "addresses"),
         "Meta": ("meta", "strmap"),
         "Port": ("port", "int"),
+        "SocketPath": ("socket_path", "string"),
         "Weights": ("weights", "weights"),
         "EnableTagOverride": ("enable_tag_override", "bool"),
+        "Locality": ("locality", "locality"),
         "Proxy": ("proxy", "raw"),
+        "Connect": ("connect", "connect"),
         "PeerName": ("peer_name", "string"),
         **_RAFT_INDEX,
     },
@@ -199,6 +207,7 @@ _REGISTER_SCHEMA: Final = Schema(
         "Service": ("service", "raw"),
         "Check": ("check", "raw"),
         "Checks": ("checks", "any"),
+        "Locality": ("locality", "locality"),
         "SkipNodeUpdate": ("skip_node_update", "bool"),
         "PeerName": ("peer_name", "string"),
         "Token": ("token", "string"),

@@ -57,6 +57,15 @@ class CatalogWrites:
 
     async def _register(self, request: web.Request, _: str) -> web.Response:
         req = await _decoded(request, decode_register)
+        if req.service is not None and req.service.connect.sidecar_service:
+            # Consul stores it as given and shows it in full (a ServiceDefinition
+            # with every Check field) on every read: not modelled, so refused.
+            raise HttpError(
+                400,
+                "The Consul agent double does not model Service.Connect."
+                "SidecarService in catalog registrations: register the sidecar "
+                "as its own service",
+            )
         if req.peer_names():
             raise HttpError(500, "cannot register requests with PeerName in them")
         self._check_target(req.datacenter, req.node)

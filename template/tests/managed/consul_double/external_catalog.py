@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from typing import Final
 
 from tests.managed.consul_double.agent_state import AgentState, Check, Registration
@@ -116,7 +117,9 @@ class ExternalCatalog:
             name=service.service,
             kind=service.kind,
             port=service.port,
+            socket_path=service.socket_path,
             proxy=service.proxy,
+            connect=service.connect,
         )
         errors = service_errors(shape, agent_assists=False)
         if errors:
@@ -142,6 +145,7 @@ class ExternalCatalog:
             datacenter=req.datacenter,
             tagged_addresses=req.tagged_addresses,
             meta=req.node_meta,
+            locality=req.locality,
         )
         if existing is None:
             return wanted
@@ -242,11 +246,22 @@ class ExternalCatalog:
             enable_tag_override=req.enable_tag_override,
             tagged_addresses=dict(req.tagged_addresses),
             kind=req.kind,
+            socket_path=req.socket_path,
+            locality=req.locality,
+            connect_native=req.connect.native,
             proxy=req.proxy,
+            peer_meta=req.connect.peer_meta,
             create_index=previous.create_index if previous else 0,
             modify_index=previous.modify_index if previous else 0,
         )
-        return None if service == previous else service
+        if previous is None:
+            return service
+        # ServiceNode.IsSameService does not compare the socket path and the
+        # locality: a write changing only those is no write at all.
+        same = replace(
+            service, socket_path=previous.socket_path, locality=previous.locality
+        )
+        return None if same == previous else service
 
     @staticmethod
     def _check_of(req: CheckRequest, entries: NodeEntries) -> Check | None:
