@@ -53,9 +53,15 @@ class Agent:
         return answer.json()
 
 
-async def agent_session(handle: ConsulAgentHandle) -> AsyncIterator[Agent]:
+def agent_http(handle: ConsulAgentHandle) -> aiohttp.ClientSession:
+    """A session on the agent's base URL that sends its token, if any: what
+    every raw client of these tests starts from."""
     token = {"X-Consul-Token": handle.token} if handle.token else None
-    async with aiohttp.ClientSession(handle.base_url, headers=token) as session:
+    return aiohttp.ClientSession(handle.base_url, headers=token)
+
+
+async def agent_session(handle: ConsulAgentHandle) -> AsyncIterator[Agent]:
+    async with agent_http(handle) as session:
         agent = Agent(session, handle.base_url)
         yield agent
         for service_id in agent.registered:

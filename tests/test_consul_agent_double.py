@@ -30,6 +30,7 @@ import consul  # type: ignore[import-untyped]
 import consul.aio  # type: ignore[import-untyped]
 import pytest
 import trustme
+from agent_http_support import agent_http
 from aiohttp import web
 from tests.managed.agent_handle import (  # fixtures the tests below take
     ConsulAgentHandle,
@@ -125,8 +126,7 @@ class AgentApi:
 
 @pytest.fixture
 async def api(consul_agent: ConsulAgentHandle) -> AsyncIterator[AgentApi]:
-    token = {"X-Consul-Token": consul_agent.token} if consul_agent.token else None
-    async with aiohttp.ClientSession(consul_agent.base_url, headers=token) as session:
+    async with agent_http(consul_agent) as session:
         agent_api = AgentApi(session)
         yield agent_api
         await agent_api.cleanup()

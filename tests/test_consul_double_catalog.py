@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from agent_http_support import agent_http
 from tests.managed.agent_handle import (  # fixtures the tests below take
     ConsulAgentHandle,
     consul_agent,
@@ -77,8 +78,7 @@ class Catalog:
 
 @pytest.fixture
 async def catalog(consul_agent: ConsulAgentHandle) -> AsyncIterator[Catalog]:
-    token = {"X-Consul-Token": consul_agent.token} if consul_agent.token else None
-    async with aiohttp.ClientSession(consul_agent.base_url, headers=token) as session:
+    async with agent_http(consul_agent) as session:
         client = Catalog(session)
         yield client
         await client.cleanup()
