@@ -17,6 +17,7 @@ from ..logs.log_events import log_event
 from ..metrics.registration_metrics import RegistrationMetrics
 from ..registration.model_instance_registration import ModelInstanceRegistration
 from ..registration.registration_keeper import RegistrationKeeper
+from ..settings.enum_registration_mode import EnumRegistrationMode
 from ..settings.model_node_settings import ModelNodeSettings
 from ..settings.node_contract import node_contract
 
@@ -113,6 +114,16 @@ class MixinManagedNode(NodeCoreBase):
             )
             return
         resolver.watch(settings.discovery.dependencies)
+        if settings.consul.registration is EnumRegistrationMode.EXTERNAL:
+            log_event(
+                EnumLogLevel.INFO,
+                "consul.registered_externally",
+                f"service {settings.service_name!r} is registered by the platform "
+                "(consul.registration external): the node neither registers nor "
+                "deregisters it",
+                service_name=settings.service_name,
+            )
+            return
         keeper = RegistrationKeeper(
             discovery,
             ModelInstanceRegistration.for_node(settings, str(self.node_id)),

@@ -1,6 +1,7 @@
 # Managed by the ONEX node template: `copier update` replaces this file.
 # Change the template, not this copy: docs/template.md says how.
-"""The console script's arguments: none serves the node, `call` calls a service."""
+"""The console script's arguments: none serves the node, `call` calls a service,
+`service-definition` prints its Consul registration."""
 
 import argparse
 import io
@@ -19,6 +20,7 @@ from .call_command import (
     call_command,
 )
 from .entrypoint import serve_node
+from .service_definition_command import service_definition_command
 
 _EXIT_CODES = f"""\
 exit codes:
@@ -45,13 +47,23 @@ def run_command_line(
         return call_command(
             node_class, parsed.service, source, parsed.tags, parsed.timeout
         )
+    if arguments[:1] == ["service-definition"]:
+        argparse.ArgumentParser(
+            prog=f"{program} service-definition",
+            description="Print, as JSON, the Consul agent service definition "
+            "this node registers with its settings (contract, ONEX_NODE_*): "
+            "for an agent's config directory or `consul services register`, "
+            "with the node run in consul.registration external.",
+        ).parse_args(arguments[1:])
+        return service_definition_command(node_class)
     # Only --help, or a usage error for anything else.
     argparse.ArgumentParser(
         prog=program,
         description="Serve the node until SIGTERM, SIGINT or SIGHUP (exit 0; 1 "
         "failed to start, 2 bad configuration).",
         epilog=f"`{program} call SERVICE [JSON]` calls a service instead "
-        f"(`{program} call --help`).",
+        f"(`{program} call --help`); `{program} service-definition` prints "
+        "its Consul registration.",
     ).parse_args(arguments)
     return serve_node(node_class)
 

@@ -89,11 +89,17 @@ async def _serve_until_stopped(
     name = type(runtime.node).__name__
     exit_code = await _initialize_unless_stopped(runtime, stop_requested)
     if exit_code is None:
+        # Which registration runs, in the line every operator reads first.
+        registration = (
+            settings.consul.registration.value if settings.consul.enabled else "off"
+        )
         log_event(
             EnumLogLevel.INFO,
             "node.ready",
-            f"{name} is serving {settings.health_url}",
+            f"{name} is serving {settings.health_url} "
+            f"(Consul registration: {registration})",
             service_id=settings.service_id,
+            registration=registration,
         )
         await stop_requested.wait()
         exit_code = 0

@@ -26,12 +26,21 @@ class ModelInstanceRegistration(BaseModel):
     def for_node(
         cls, settings: ModelNodeSettings, node_id: str
     ) -> "ModelInstanceRegistration":
+        """What the node registers itself: the platform's registration plus
+        `node_id`, the ONEX node's identity, drawn afresh by each process."""
+        platform = cls.for_platform(settings)
+        meta = {**platform.meta, "node_id": node_id[:META_VALUE_LIMIT]}
+        return platform.model_copy(update={"meta": meta})
+
+    @classmethod
+    def for_platform(cls, settings: ModelNodeSettings) -> "ModelInstanceRegistration":
+        """What a service definition written before the process starts can
+        carry (deploy/, `service-definition`): everything but `node_id`."""
         # The owner's pairs first; ModelNodeSettings rejects any that would
         # replace the node's own keys, which describe the instance.
         meta = {
             **settings.meta,
             "node_type": settings.node_type,
-            "node_id": node_id,
             "node_name": settings.node_class,
             "node_version": settings.node_version,
             "domain": settings.domain,

@@ -127,6 +127,11 @@ class RegistrationKeeper:
         # reached Consul stops without a pointless deregistration warning.
         self._may_be_registered = False
         self._ever_registered = False
+        # Clear while a registration request is in flight: stop() lets it end
+        # rather than cancel it, since only its outcome tells whether the
+        # agent got it (and so whether there is anything to deregister).
+        self._attempt_over = asyncio.Event()
+        self._attempt_over.set()
         self._stopped = False
         # Failed registration attempts since the last success.
         self._failures = 0
@@ -176,6 +181,11 @@ class RegistrationKeeper:
         if self._stopped:
             return
         self._stopped = True
+        # One bound for the whole of stop(), as for the deregistration alone.
+        deadline = asyncio.get_running_loop().time() + self._consul.deregister_timeout
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await self._attempt_over.wait()
         tasks = [task for task in (self._task, self._watch) if task is not None]
         self._watch = None
         for task in tasks:
@@ -186,7 +196,7 @@ class RegistrationKeeper:
             await deregister(
                 self._discovery,
                 self._registration,
-                self._consul.deregister_timeout,
+                max(0.0, deadline - asyncio.get_running_loop().time()),
                 self._metrics,
                 self._redactor,
             )
@@ -204,6 +214,7 @@ class RegistrationKeeper:
         the loop, which backs off; a rejection ends the loop."""
         self._may_be_registered = True
         started = time.perf_counter()
+        self._attempt_over.clear()
         try:
             await self._send_registration()
         except ConsulRejectedError as error:
@@ -213,6 +224,12 @@ class RegistrationKeeper:
             self._metrics.record(EnumRegistrationOutcome.REGISTER_REJECTED)
             _log_rejected(self._registration, error)
             return None
+        except ConsulUnavailableError as error:
+            if not error.reached:
+                self._may_be_registered = self._ever_registered
+            raise
+        finally:
+            self._attempt_over.set()
         self._note_registered(started)
         self._hash = BlockingQueryHash()
         self._report_at = self._clock() + self._confirmation_pause()
@@ -225,8 +242,6 @@ class RegistrationKeeper:
     ) -> None:
         """A step raised: count a failed registration; log Consul's failures
         (the loop logs the others)."""
-        if isinstance(error, ConsulUnavailableError) and not error.reached:
-            self._may_be_registered = self._ever_registered
         if not self.registered:
             self._failures = attempt
             self._note_failure(error)

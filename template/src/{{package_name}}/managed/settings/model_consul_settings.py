@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 from ..values.address_detection import host_port
 from ..values.consul_types import ConsulScopeName, DurationSeconds, HostAddress
 from ..values.whole_numbers import PortNumber
+from .enum_registration_mode import EnumRegistrationMode
 
 # Each optional: None when the environment and the contract leave it unset.
 type PemFile = Path | None
@@ -23,6 +24,8 @@ class ModelConsulSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
+    # self: the node registers itself; external: the platform does (deploy/).
+    registration: EnumRegistrationMode = EnumRegistrationMode.SELF
     # Fail start-up instead of serving unregistered when Consul cannot be used.
     required: bool = False
     scheme: Literal["http", "https"] = "http"

@@ -25,6 +25,8 @@ from .consul_environment import (
     CONSUL_VARIABLES,
     consul_overrides,
 )
+from .enum_check_mode import EnumCheckMode
+from .enum_registration_mode import EnumRegistrationMode
 from .model_call_settings import ModelCallSettings
 from .model_check_settings import ModelCheckSettings
 from .model_consul_settings import ModelConsulSettings
@@ -67,6 +69,7 @@ _NODE_VARIABLES: dict[str, tuple[str, str, Callable[[str, str], object]]] = {
     ),
     "ONEX_NODE_CONSUL_ENABLED": ("consul", "enabled", parse_go_bool),
     "ONEX_NODE_CONSUL_REQUIRED": ("consul", "required", parse_go_bool),
+    "ONEX_NODE_CONSUL_REGISTRATION": ("consul", "registration", _as_text),
     "ONEX_NODE_CONSUL_REQUEST_TIMEOUT": ("consul", "request_timeout", _as_text),
     "ONEX_NODE_CONSUL_REGISTER_WAIT": ("consul", "register_wait", _as_text),
     "ONEX_NODE_CONSUL_DEREGISTER_TIMEOUT": ("consul", "deregister_timeout", _as_text),
@@ -122,6 +125,7 @@ def load_node_settings(
     _raise_short_interval(sections["check"], sources)
     check = _validated(ModelCheckSettings, sections["check"], "check", sources)
     consul = _validated(ModelConsulSettings, sections["consul"], "consul", sources)
+    _raise_ttl_when_external(check, consul, sources)
     discovery = _validated(
         ModelDiscoverySettings, sections["discovery"], "discovery", sources
     )
@@ -205,6 +209,28 @@ def _raise_short_interval(
             "1s; using 1s, as Consul does",
         )
         check["interval"] = "1s"
+
+
+def _raise_ttl_when_external(
+    check: ModelCheckSettings,
+    consul: ModelConsulSettings,
+    sources: Mapping[tuple[str, str], str],
+) -> None:
+    """A TTL check only passes while the node reports it, through the agent
+    API it registered with; a platform's registration has nobody to report."""
+    if (
+        consul.registration is EnumRegistrationMode.EXTERNAL
+        and check.mode is EnumCheckMode.TTL
+    ):
+        mode = sources.get(
+            ("consul", "registration"), "contract config.consul.registration"
+        )
+        check_mode = sources.get(("check", "mode"), "contract config.check.mode")
+        raise ConfigurationError(
+            f"{mode}='external' cannot go with {check_mode}='ttl': in external "
+            "mode the platform registers the check and the node never reports "
+            "a TTL, so it would turn critical; use check mode http or tcp"
+        )
 
 
 def _tags(fields: Mapping[str, Any]) -> tuple[str, ...]:

@@ -27,10 +27,10 @@ from ...discovery.discovery_arguments import (
 from ...discovery.instance_cache import InstanceCache
 from ...discovery.model_instance_endpoint import ModelInstanceEndpoint
 from ...logs.log_events import log_event
+from ...registration.model_instance_registration import ModelInstanceRegistration
 from ...settings.model_check_settings import ModelCheckSettings
 from ...settings.model_consul_settings import ModelConsulSettings
 from ...settings.model_discovery_settings import ModelDiscoverySettings
-from ...values.address_detection import host_port
 from ..blocking_wait import blocking_timeout, wait_param
 from ..consul_agent_connection import ConsulAgentConnection, ConsulAnswer, QueryParams
 from ..consul_answers import (
@@ -44,9 +44,9 @@ from ..consul_answers import (
     expect_json,
     health_entries,
 )
-from ..consul_check_definition import check_definition
 from ..consul_request_failures import within_limit
 from ..consul_tls import consul_ssl_context
+from ..service_definition import service_definition
 
 # A service record as ProtocolServiceDiscovery defines it.
 type WatchCallback = Callable[[list[ServiceRecord]], Awaitable[None]]
@@ -107,19 +107,20 @@ class HandlerConsulDiscovery:
         the check settings this handler was built with, their one route here:
         `health_check_interval` is in ProtocolServiceDiscovery's signature only.
         """
-        check = check_definition(
-            self._check, host_port(address, port), health_check_url
+        # Unvalidated: what Consul accepts is Consul's to say (its 400 names
+        # the problem); the node's own registration was validated in settings.
+        definition = service_definition(
+            ModelInstanceRegistration.model_construct(
+                service_id=service_id,
+                service_name=service_name,
+                address=address,
+                port=port,
+                tags=tuple(tags or ()),
+                meta=dict(metadata or {}),
+                health_check_url=health_check_url or "",
+            ),
+            self._check,
         )
-        definition: dict[str, Any] = {
-            "ID": service_id,
-            "Name": service_name,
-            "Address": address,
-            "Port": port,
-            "Tags": tags or [],
-            "Meta": metadata or {},
-        }
-        if check is not None:
-            definition["Check"] = check
         answer = await self._send(
             "service registration",
             "PUT",
