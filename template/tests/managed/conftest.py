@@ -31,6 +31,7 @@ _PROCESS_TESTS = (
     "test_node_chain.py",
     "test_node_cli.py",
     "test_service_calls_process.py",
+    "test_registration_mode.py",
 )
 
 

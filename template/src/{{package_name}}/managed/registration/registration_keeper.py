@@ -181,10 +181,13 @@ class RegistrationKeeper:
         if self._stopped:
             return
         self._stopped = True
-        # One bound for the whole of stop(), as for the deregistration alone.
-        deadline = asyncio.get_running_loop().time() + self._consul.deregister_timeout
+        # One bound for the whole of stop(), as for the deregistration alone:
+        # an attempt in flight gets at most half of it to end (a refusal ends
+        # it in milliseconds), the deregistration at least the other half.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._consul.deregister_timeout
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout(self._consul.deregister_timeout / 2):
                 await self._attempt_over.wait()
         tasks = [task for task in (self._task, self._watch) if task is not None]
         self._watch = None
@@ -196,7 +199,7 @@ class RegistrationKeeper:
             await deregister(
                 self._discovery,
                 self._registration,
-                max(0.0, deadline - asyncio.get_running_loop().time()),
+                deadline - loop.time(),
                 self._metrics,
                 self._redactor,
             )
