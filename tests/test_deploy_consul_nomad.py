@@ -19,6 +19,7 @@ import json
 import random
 import re
 import signal
+import socket
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -171,16 +172,29 @@ class Observed:
 _OBSERVED: dict[Path, Observed] = {}
 
 
-def random_loopback() -> str:
-    """An address in 127/8 other than 127.0.0.1: the answered port is fixed in
-    the file, and the node listens on it there without meeting anything else
-    on this machine that holds the port on 127.0.0.1."""
-    return "127." + ".".join(str(random.randint(1, 254)) for _ in range(3))
+def loopback_with_free_port(port: int) -> str:
+    """A loopback address where `port` is free to listen on.
+
+    The answered port is fixed in the file, so the node must listen on it:
+    first at a random address of 127/8 (Linux routes all of it to lo), where
+    nothing else on the machine holds it, then at 127.0.0.1 (macOS has only
+    that one).
+    """
+    random_address = "127." + ".".join(str(random.randint(1, 254)) for _ in range(3))
+    for address in (random_address, "127.0.0.1"):
+        with socket.socket() as probe:
+            try:
+                probe.bind((address, port))
+            except OSError:
+                continue
+        return address
+    raise AssertionError(f"port {port} is taken on every loopback address tried")
 
 
 def register_both(package: RenderedPackage, log_dir: Path) -> Observed:
     """The node self-registering, then its definition file, on one double."""
-    address = random_loopback()
+    port = int(str(package.answers["port"]))
+    address = loopback_with_free_port(port)
     body = definition_body(consul_file(package).read_text(encoding="utf-8"), address)
     name, service_id = body["Name"], body["ID"]
     extra: dict[str, str | None] = {
@@ -194,7 +208,7 @@ def register_both(package: RenderedPackage, log_dir: Path) -> Observed:
         env = node_env(
             package,
             consul_address=agent.address,
-            node_port=int(str(package.answers["port"])),
+            node_port=port,
             check_policy=None,  # the answered interval and timeout
             extra=extra,
         )
