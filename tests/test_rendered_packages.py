@@ -85,6 +85,12 @@ def test_no_jinja_left_in_file_contents(package: RenderedPackage) -> None:
 
 TEMPLATE_OWNED = "Managed by the ONEX node template"
 USER_OWNED = ("Yours to edit", "This README is yours")
+# Template-owned files that cannot carry the header: the agent service
+# definition is JSON (no comments) and Consul refuses unknown keys in it, in
+# an agent's config directory and in the register API alike. deploy/README.md,
+# which has the header, names each of them as the template's instead.
+HEADERLESS = PathSpec.from_lines("gitignore", ["deploy/consul/*.json"])
+HEADERLESS_OWNERSHIP = "deploy/README.md"
 
 
 def test_every_file_has_exactly_one_owner(package: RenderedPackage) -> None:
@@ -100,6 +106,10 @@ def test_every_file_has_exactly_one_owner(package: RenderedPackage) -> None:
         if yours.match_file(relative):
             if not any(marker in head for marker in USER_OWNED):
                 wrong.append(f"{relative}: user-owned but does not say so")
+        elif HEADERLESS.match_file(relative):
+            ownership = (package.root / HEADERLESS_OWNERSHIP).read_text("utf-8")
+            if Path(relative).relative_to("deploy").as_posix() not in ownership:
+                wrong.append(f"{relative}: headerless, not in {HEADERLESS_OWNERSHIP}")
         elif TEMPLATE_OWNED not in head:
             wrong.append(f"{relative}: template-owned but has no header")
     assert wrong == []
