@@ -28,7 +28,15 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 from package_checks import assert_flagged
-from test_deployment_files import DOCKERFILE, HEADER, parse_dockerfile, stages
+from test_deployment_files import (
+    DOCKERFILE,
+    HEADER,
+    TEMPLATE_WORKFLOW,
+    load_yaml,
+    parse_dockerfile,
+    stages,
+    workflow_runs,
+)
 
 from scripts.rendering import RenderedPackage
 
@@ -53,6 +61,8 @@ ANNOTATION = "consul.hashicorp.com/"
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Variables that must come from a Secret, never a value in a manifest.
 SECRET_VARIABLES = ("CONSUL_HTTP_TOKEN", "CONSUL_HTTP_AUTH")
+# The name consul-k8s's tls-init puts in every server certificate.
+SERVER_TLS_NAME = re.compile(r"^server\.[a-z0-9-]+\.[a-z0-9.-]+$")
 # What an ACL token (a UUID) looks like, wherever it would be pasted.
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The smallest margin the grace period must leave after preStop, the
@@ -106,6 +116,7 @@ def settings(environ):
         "deregister_timeout_s": s.consul.deregister_timeout,
         "registration": s.consul.registration.value,
         "consul": s.consul.scheme + "://" + s.consul.http_addr,
+        "tls_server_name": s.consul.tls_server_name,
         "advertise_address": s.advertise_address,
     }}
 
@@ -498,6 +509,13 @@ def settings_problems(facts: NodeFacts, variant: str) -> list[str]:
             )
         if not pod["consul"].startswith("https://"):
             problems.append(f"Consul at {pod['consul']}: not the servers over TLS")
+        # consul-k8s's server certificate: server.<datacenter>.<domain>, and
+        # wildcards under consul-server.<namespace>.svc, not that name itself.
+        if not SERVER_TLS_NAME.match(str(pod.get("tls_server_name"))):
+            problems.append(
+                f"TLS server name {pod.get('tls_server_name')!r} is not the one"
+                " in the servers' certificate (server.<datacenter>.<domain>)"
+            )
         return problems
     if pod["registration"] != "self":
         problems.append(f"the node registers {pod['registration']}, not self")
@@ -577,6 +595,16 @@ def test_kubernetes_manifests_carry_the_node_registration(
     package: RenderedPackage, tmp_path: Path
 ) -> None:
     assert render_problems(package, tmp_path) == []
+
+
+def test_template_workflow_runs_these_checks_per_answer_set() -> None:
+    jobs = load_yaml(TEMPLATE_WORKFLOW)["jobs"]
+    per_case = [
+        workflow_runs(job)
+        for job in jobs.values()
+        if "case" in ((job.get("strategy") or {}).get("matrix") or {})
+    ]
+    assert per_case and all("tests/test_deploy_kubernetes.py" in r for r in per_case)
 
 
 # --- the checks can fail ----------------------------------------------------------
@@ -804,6 +832,7 @@ def test_settings_check_flags_what_the_node_makes_of_a_pod() -> None:
         "the node advertises 127.0.0.1, not the pod IP",
         "consul-k8s registers the pod, but the node is self",
         "not the servers over TLS",
+        "TLS server name None",
     )
     assert_flagged(
         settings_problems(facts, "self-registration"),
