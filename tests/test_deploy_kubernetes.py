@@ -240,13 +240,15 @@ def node_facts(package: RenderedPackage, scratch: Path) -> NodeFacts:
 
 
 def load_manifests(root: Path) -> dict[str, Any]:
-    """Every YAML document under deploy/kubernetes/, keyed "variant/file"."""
+    """Every YAML document under deploy/kubernetes/, keyed "variant/file"
+    ("variant/file#2" and on for a file's further documents)."""
     manifests: dict[str, Any] = {}
     for path in sorted((root / KUBERNETES_DIR).rglob("*")):
         if path.is_file():
             key = path.relative_to(root / KUBERNETES_DIR).as_posix()
-            documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-            manifests[key] = documents[0] if len(documents) == 1 else documents
+            text = path.read_text(encoding="utf-8")
+            for number, document in enumerate(yaml.safe_load_all(text), start=1):
+                manifests[key if number == 1 else f"{key}#{number}"] = document
     return manifests
 
 
