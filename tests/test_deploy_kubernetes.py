@@ -748,6 +748,8 @@ def test_shutdown_check_flags_a_short_grace_period() -> None:
     container = no_sleep["spec"]["template"]["spec"]["containers"][0]
     container["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
     assert_flagged(shutdown_problems(no_sleep, FACTS), "not an exec `sleep <seconds>`")
+    container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "0"]}}}
+    assert_flagged(shutdown_problems(no_sleep, FACTS), "preStop sleeps 0 s")
 
 
 def test_security_check_flags_a_root_container() -> None:
