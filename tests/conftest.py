@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import importlib
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+from agent_http_support import Agent, agent_session
+
+if TYPE_CHECKING:
+    from tests.managed.agent_handle import ConsulAgentHandle
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The helpers live in scripts/ so that `make demo` runs the very same code.
@@ -68,6 +75,20 @@ def go_durations(package_under_test: RenderedPackage) -> ModuleType:
     import_in_this_process(package_under_test)
     name = f"{package_under_test.package_name}.managed.values.durations"
     return importlib.import_module(name)
+
+
+@pytest.fixture
+async def agent(consul_agent: ConsulAgentHandle) -> AsyncIterator[Agent]:
+    """Raw HTTP to the tests' agent (the double, or a real one), for the tests
+    of the double (IMPORTS_A_RENDER); the services it registered removed after."""
+    async for one in agent_session(consul_agent):
+        yield one
+
+
+@pytest.fixture
+def name() -> str:
+    """A unique service name (tests may share a real agent)."""
+    return f"svc-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.hookimpl(tryfirst=True)

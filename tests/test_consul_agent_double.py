@@ -18,7 +18,6 @@ import signal
 import ssl
 import subprocess
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -130,12 +129,6 @@ async def api(consul_agent: ConsulAgentHandle) -> AsyncIterator[AgentApi]:
         agent_api = AgentApi(session)
         yield agent_api
         await agent_api.cleanup()
-
-
-@pytest.fixture
-def name() -> str:
-    """A unique service name (tests may share a real agent)."""
-    return f"svc-{uuid.uuid4().hex[:8]}"
 
 
 @asynccontextmanager

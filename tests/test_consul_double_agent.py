@@ -12,7 +12,6 @@ double's own options.
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -45,21 +44,9 @@ QUERY_META = (
 )
 
 
-@pytest.fixture
-async def agent(consul_agent: ConsulAgentHandle) -> AsyncIterator[Agent]:
-    async for one in agent_session(consul_agent):
-        yield one
-
-
 async def _double_agent(double: ConsulAgentDouble) -> AsyncIterator[Agent]:
     async for one in agent_session(ConsulAgentHandle(double.address, double)):
         yield one
-
-
-@pytest.fixture
-def name() -> str:
-    """A unique service name (tests may share a real agent)."""
-    return f"svc-{uuid.uuid4().hex[:8]}"
 
 
 async def _status(agent: Agent, check_id: str) -> str:

@@ -90,11 +90,6 @@ def node() -> str:
     return f"ext-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def name() -> str:
-    return f"svc-{uuid.uuid4().hex[:8]}"
-
-
 def external(node: str, name: str, **extra: Any) -> dict[str, Any]:
     """An external node with one service and a passing service check."""
     return {

@@ -11,7 +11,6 @@ double's fresh state.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,18 +29,6 @@ from tests.managed.helpers import wait_until
 __all__ = ["consul_agent", "consul_double", "consul_double_factory"]
 
 SIDECAR_PORTS = range(21000, 21256)  # Consul's default sidecar_min/max_port
-
-
-@pytest.fixture
-async def agent(consul_agent: ConsulAgentHandle) -> AsyncIterator[Agent]:
-    async for one in agent_session(consul_agent):
-        yield one
-
-
-@pytest.fixture
-def name() -> str:
-    """A unique service name (tests may share a real agent)."""
-    return f"svc-{uuid.uuid4().hex[:8]}"
 
 
 def _validation_failed(*errors: str) -> str:
